@@ -1,0 +1,40 @@
+// Process start-up: parse the configuration, open the database for its mode, apply migrations,
+// and install it for the app. Used by the server (scripts/serve.mjs via entry.server) and tests.
+import { getEnv, type Env } from "./env.server";
+import { clearDatabase, getDatabase, migrateDatabase, openDatabase, setDatabase, type Database } from "./db.server";
+import { log } from "./log.server";
+
+export interface BootResult {
+  env: Env;
+  database: Database;
+  migrationsApplied: string[];
+}
+
+let booting: Promise<BootResult> | undefined;
+
+export function boot(): Promise<BootResult> {
+  booting ??= (async () => {
+    const env = getEnv();
+    const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.STABLEFLOW_DATA_DIR });
+    const result = await migrateDatabase(database);
+    setDatabase(database);
+    log.info("database ready", {
+      mode: database.mode,
+      location: database.location,
+      migrationsApplied: result.applied.length,
+      migrationsTotal: result.applied.length + result.alreadyApplied,
+    });
+    return { env, database, migrationsApplied: result.applied };
+  })();
+  return booting;
+}
+
+export async function shutdown(): Promise<void> {
+  if (!booting) return;
+  const { database } = await booting.catch(() => ({ database: undefined }));
+  booting = undefined;
+  clearDatabase();
+  await database?.close();
+}
+
+export { getDatabase };

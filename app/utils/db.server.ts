@@ -1,0 +1,138 @@
+// The one data layer: a Prisma client over embedded PGlite (no DATABASE_URL) or a real PostgreSQL
+// server (DATABASE_URL). Same client, same queries, same migrations; only the adapter differs.
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "~/generated/prisma/client";
+import { loadMigrations, migrate, type MigrateResult, type SqlSession } from "./migrations.server";
+import { redactDatabaseUrl } from "./env.server";
+
+export type DatabaseMode = "embedded" | "postgres";
+
+export interface Database {
+  mode: DatabaseMode;
+  prisma: PrismaClient;
+  /** Where the data lives, safe to show (no password). */
+  location: string;
+  /** A dedicated connection for scripts (migrations); released by the callback's end. */
+  withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  databaseUrl?: string;
+  /** Embedded mode: the directory that holds the PGlite files; "memory://" keeps them in memory. */
+  dataDir?: string;
+  /** pg pool size in postgres mode. */
+  poolSize?: number;
+}
+
+function pgliteSession(pglite: PGlite): SqlSession {
+  return {
+    async query<Row>(sql: string, params?: unknown[]) {
+      const result = await pglite.query<Row>(sql, params);
+      return result.rows;
+    },
+    async exec(sql: string) {
+      await pglite.exec(sql);
+    },
+  };
+}
+
+function pgSession(client: pg.PoolClient): SqlSession {
+  return {
+    async query<Row>(sql: string, params?: unknown[]) {
+      const result = await client.query(sql, params);
+      return result.rows as Row[];
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+  };
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle client losing its server must not crash the process: the next query reconnects.
+    pool.on("error", () => undefined);
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    return {
+      mode: "postgres",
+      prisma,
+      location: redactDatabaseUrl(options.databaseUrl),
+      async withSession(fn) {
+        const client = await pool.connect();
+        try {
+          return await fn(pgSession(client));
+        } finally {
+          client.release();
+        }
+      },
+      async close() {
+        await prisma.$disconnect();
+        await pool.end();
+      },
+    };
+  }
+  const dataDir = options.dataDir ?? ".stableflow";
+  let pglite: PGlite;
+  let location: string;
+  if (dataDir === "memory://") {
+    pglite = new PGlite();
+    location = "memory";
+  } else {
+    const dir = path.resolve(dataDir, "pglite");
+    await mkdir(dir, { recursive: true });
+    pglite = new PGlite(dir);
+    location = dir;
+  }
+  await pglite.waitReady;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    mode: "embedded",
+    prisma,
+    location,
+    async withSession(fn) {
+      return fn(pgliteSession(pglite));
+    },
+    async close() {
+      await prisma.$disconnect();
+      // PGlite flushes to disk on close; a process that skips this can lose the last writes.
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+export async function migrateDatabase(db: Database, migrationsDir?: string): Promise<MigrateResult> {
+  const migrations = await loadMigrations(migrationsDir);
+  return db.withSession((session) => migrate(session, migrations));
+}
+
+// The process-wide database. Kept on globalThis so that every copy of this module (the server
+// build, dev-mode reloads, a test that hands in its own database) sees the same one.
+const DATABASE_KEY = Symbol.for("stableflow.database");
+type Holder = { [DATABASE_KEY]?: Promise<Database> };
+
+/** Installs the database the app uses (boot code and tests). */
+export function setDatabase(db: Database | Promise<Database>): void {
+  (globalThis as Holder)[DATABASE_KEY] = Promise.resolve(db);
+}
+
+export function clearDatabase(): void {
+  delete (globalThis as Holder)[DATABASE_KEY];
+}
+
+/** The app's database; boot (app/utils/boot.server.ts) must have installed it. */
+export function getDatabase(): Promise<Database> {
+  const db = (globalThis as Holder)[DATABASE_KEY];
+  if (!db) throw new Error("stableflow: the database was used before boot installed it");
+  return db;
+}
+
+export async function getPrisma(): Promise<PrismaClient> {
+  return (await getDatabase()).prisma;
+}

@@ -1,0 +1,50 @@
+// Structured one-line logs. Every line passes through `redact`, which blanks the values of the
+// secret environment variables wherever they appear, so a secret cannot reach the log by accident.
+import { SECRET_ENV_NAMES } from "./env.server";
+
+type Level = "debug" | "info" | "warn" | "error";
+const ORDER: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+
+function secretValues(): string[] {
+  const values: string[] = [];
+  for (const name of SECRET_ENV_NAMES) {
+    const value = process.env[name];
+    if (value && value.length >= 6) values.push(value);
+    if (name === "DATABASE_URL" && value) {
+      try {
+        const password = decodeURIComponent(new URL(value).password);
+        if (password.length >= 4) values.push(password);
+      } catch {
+        // not a URL: the whole value is already covered
+      }
+    }
+  }
+  return values;
+}
+
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of secretValues()) out = out.split(secret).join("[redacted]");
+  return out;
+}
+
+function threshold(): number {
+  const level = (process.env.LOG_LEVEL ?? (process.env.STABLEFLOW_ENV === "test" ? "warn" : "info")) as Level | "silent";
+  return ORDER[level] ?? ORDER.info;
+}
+
+function write(level: Level, message: string, fields?: Record<string, unknown>): void {
+  if (ORDER[level] < threshold()) return;
+  const line = JSON.stringify(
+    { t: new Date().toISOString(), level, msg: message, ...fields },
+    (_key, value) => (typeof value === "bigint" ? value.toString() : value instanceof Error ? value.message : value),
+  );
+  (level === "error" || level === "warn" ? process.stderr : process.stdout).write(redact(line) + "\n");
+}
+
+export const log = {
+  debug: (message: string, fields?: Record<string, unknown>) => write("debug", message, fields),
+  info: (message: string, fields?: Record<string, unknown>) => write("info", message, fields),
+  warn: (message: string, fields?: Record<string, unknown>) => write("warn", message, fields),
+  error: (message: string, fields?: Record<string, unknown>) => write("error", message, fields),
+};

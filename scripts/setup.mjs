@@ -1,0 +1,88 @@
+// Makes a fresh clone ready for `npm start` / `npm test` with Node built-ins only (it runs before any
+// dependency is installed): installs npm dependencies when the lock changed, generates the Prisma
+// client, builds the on-chain program and the app when their sources changed. Each step is skipped
+// when a stamp of its inputs says it is up to date, so a second run costs a second or two.
+import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+process.chdir(root);
+const mode = process.argv[2] ?? "start";
+const stampDir = path.join(root, ".cache", "stamps");
+
+function say(message) {
+  console.log(`[setup] ${message}`);
+}
+
+function run(command, args, options = {}) {
+  say(`$ ${[command, ...args].join(" ")}`);
+  const result = spawnSync(command, args, { stdio: "inherit", ...options, env: { ...process.env, ...options.env } });
+  if (result.status !== 0) {
+    console.error(`[setup] failed: ${command} ${args.join(" ")} (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+function hashFiles(entries) {
+  const hash = createHash("sha256");
+  const visit = (p) => {
+    if (!existsSync(p)) return;
+    const stat = statSync(p);
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        if (name === "node_modules" || name === "generated" || name.startsWith(".")) continue;
+        visit(path.join(p, name));
+      }
+    } else {
+      hash.update(p);
+      hash.update(readFileSync(p));
+    }
+  };
+  for (const entry of entries) visit(entry);
+  return hash.digest("hex");
+}
+
+function upToDate(name, digest) {
+  const file = path.join(stampDir, name);
+  return existsSync(file) && readFileSync(file, "utf8") === digest;
+}
+
+function stamp(name, digest) {
+  mkdirSync(stampDir, { recursive: true });
+  writeFileSync(path.join(stampDir, name), digest);
+}
+
+// 1. npm dependencies, from the lock file exactly.
+const lockDigest = hashFiles(["package-lock.json"]);
+if (!existsSync("node_modules/.package-lock.json") || !upToDate("npm", lockDigest)) {
+  run("npm", ["ci", "--no-audit", "--no-fund"]);
+  stamp("npm", lockDigest);
+}
+
+// 2. Prisma client. The schema engine cannot be downloaded here; generate needs only a path to it,
+//    and the stub fails loudly if anything tries to use it for real.
+const npx = (bin) => path.join(root, "node_modules", ".bin", bin);
+const prismaDigest = hashFiles(["prisma/schema.prisma", "prisma.config.ts", "package-lock.json"]);
+if (!existsSync("app/generated/prisma/client.ts") || !upToDate("prisma", prismaDigest)) {
+  run(npx("prisma"), ["generate"], {
+    env: { PRISMA_SCHEMA_ENGINE_BINARY: path.join(root, "scripts/prisma-schema-engine-stub.sh"), PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+  });
+  stamp("prisma", prismaDigest);
+}
+
+if (mode === "generate") process.exit(0);
+
+// 3. The on-chain program, from this repo's source (the script has its own staleness check).
+if (existsSync("scripts/build-program.mjs")) {
+  run(process.execPath, ["scripts/build-program.mjs"]);
+}
+
+// 4. The app's production build, used by `npm start` and by the tests that run the real server.
+const appDigest = hashFiles(["app", "vite.config.ts", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]);
+if (!existsSync("build/server/index.js") || !upToDate("app-build", appDigest)) {
+  run(npx("remix"), ["vite:build"]);
+  stamp("app-build", appDigest);
+}
+say("ready");
