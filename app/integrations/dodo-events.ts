@@ -1,6 +1,7 @@
 // Zod schemas of the Dodo Payments webhook payloads we act on (payment.*, refund.*, dispute.*).
 // Lenient to fields we do not use (Dodo adds fields freely), strict on the ones we do; money leaves as bigint.
 import { z } from "zod";
+import { PAYMENT_STATUS_ORDER, type PaymentObservation, type PaymentStatus } from "~/ledger/payment-state";
 
 /** Amounts arrive as JSON numbers in the currency's smallest unit; refuse anything a double cannot hold exactly. */
 const minorUnitsFromNumber = z
@@ -208,4 +209,60 @@ export function stableflowLinkFromMetadata(metadata: Record<string, string | num
     checkoutId: typeof checkoutId === "string" && checkoutId.length > 0 ? checkoutId : null,
     organization: typeof organization === "string" && organization.length > 0 ? organization : null,
   };
+}
+
+/**
+ * The ledger fact one parsed event reports, for app/ledger/payment-state.ts. A payment event's status is
+ * the higher of its type and its `data.status`: Dodo sends the object's latest state, so a late
+ * `payment.processing` may already carry `status: "succeeded"`.
+ */
+export function paymentObservationOf(event: DodoWebhookEvent): PaymentObservation | null {
+  switch (event.kind) {
+    case "payment": {
+      const fromType = event.type.slice("payment.".length) as PaymentStatus;
+      const fromData = event.data.status;
+      const status =
+        fromData && (PAYMENT_STATUS_ORDER as readonly string[]).includes(fromData) &&
+        PAYMENT_STATUS_ORDER.indexOf(fromData as PaymentStatus) > PAYMENT_STATUS_ORDER.indexOf(fromType)
+          ? (fromData as PaymentStatus)
+          : fromType;
+      return {
+        kind: "payment",
+        status,
+        observedAtMs: event.timestampMs,
+        totalAmount: event.data.total_amount,
+        currency: event.data.currency,
+        settlementAmount: event.data.settlement_amount,
+        settlementCurrency: event.data.settlement_currency,
+      };
+    }
+    case "refund":
+      return {
+        kind: "refund",
+        refundId: event.data.refund_id,
+        status: event.data.status,
+        observedAtMs: event.timestampMs,
+        amount: event.data.amount ?? null,
+        currency: event.data.currency ?? null,
+      };
+    case "dispute":
+      return {
+        kind: "dispute",
+        disputeId: event.data.dispute_id,
+        status: event.data.dispute_status,
+        stage: event.data.dispute_stage,
+        observedAtMs: event.timestampMs,
+        amount: event.data.amount,
+        currency: event.data.currency,
+      };
+    case "other":
+      return null;
+  }
+}
+
+/** The Dodo payment id an event concerns, if any (unknown types may still name one). */
+export function dodoPaymentIdOf(event: DodoWebhookEvent): string | null {
+  if (event.kind !== "other") return event.data.payment_id;
+  const candidate = event.data.payment_id;
+  return typeof candidate === "string" && candidate.length > 0 && candidate.length <= 128 ? candidate : null;
 }

@@ -1,0 +1,379 @@
+// A local HTTP double of Dodo Payments' API (POST /checkouts, GET /checkouts/:id) on 127.0.0.1, plus
+// builders of Dodo-shaped webhook payloads signed like Dodo signs them. Used by tests AND by the
+// app's checkout simulator in development, so both exercise the real SDK over real HTTP.
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { signWebhook } from "../../app/integrations/webhook-verification.server";
+
+export interface RecordedDodoRequest {
+  method: string;
+  path: string;
+  /** Lower-cased header names; `authorization` is reduced to its scheme so no key is kept. */
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface DodoDoubleSession {
+  sessionId: string;
+  checkoutUrl: string;
+  request: Record<string, unknown>;
+  createdAt: string;
+}
+
+interface Failure {
+  status: number;
+  body: unknown;
+  remaining: number;
+}
+
+export interface DodoDouble {
+  /** Pass to `new DodoPayments({ baseURL })`. */
+  baseURL: string;
+  requests: RecordedDodoRequest[];
+  sessions: Map<string, DodoDoubleSession>;
+  /** The next `times` requests answer `status` with `body` (Dodo's error shape by default). */
+  failNext(status: number, times?: number, body?: unknown): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface DodoDoubleOptions {
+  /**
+   * Where hosted checkout pages live when the request carries no `return_url`. With a `return_url`, the
+   * checkout URL is `/simulator/checkout/<session>` on the return URL's origin: the app's own simulator.
+   */
+  checkoutBaseUrl?: string;
+  /** Bearer token the double insists on; any non-empty token when unset. */
+  expectedApiKey?: string;
+}
+
+function randomId(prefix: string): string {
+  return `${prefix}_${randomBytes(12).toString("base64url")}`;
+}
+
+function redactHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(", ") : value;
+    out[name.toLowerCase()] = name.toLowerCase() === "authorization" ? text.split(" ")[0] ?? "" : text;
+  }
+  return out;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > 1024 * 1024) {
+        reject(new Error("request too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Mirrors the checks Dodo's API makes on `POST /checkouts` that our code could get wrong. */
+function checkoutRequestProblem(body: unknown): string | null {
+  if (!body || typeof body !== "object") return "body must be a JSON object";
+  const b = body as Record<string, unknown>;
+  if (!Array.isArray(b.product_cart)) return "product_cart is required";
+  if (b.product_cart.length > 20) return "product_cart holds at most 20 items";
+  for (const item of b.product_cart) {
+    if (!item || typeof item !== "object") return "product_cart items must be objects";
+    const i = item as Record<string, unknown>;
+    if (typeof i.product_id !== "string" || i.product_id.length === 0) return "product_id is required";
+    if (typeof i.quantity !== "number" || !Number.isInteger(i.quantity) || i.quantity < 0) return "quantity must be an integer";
+  }
+  if (b.metadata !== undefined && b.metadata !== null) {
+    if (typeof b.metadata !== "object" || Array.isArray(b.metadata)) return "metadata must be an object";
+    for (const value of Object.values(b.metadata as object)) {
+      if (!["string", "number", "boolean"].includes(typeof value)) return "metadata values must be scalars";
+    }
+  }
+  if (b.return_url !== undefined && b.return_url !== null) {
+    try {
+      new URL(String(b.return_url));
+    } catch {
+      return "return_url must be a URL";
+    }
+  }
+  return null;
+}
+
+export async function startDodoDouble(options: DodoDoubleOptions = {}): Promise<DodoDouble> {
+  const requests: RecordedDodoRequest[] = [];
+  const sessions = new Map<string, DodoDoubleSession>();
+  let failure: Failure | null = null;
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const raw = await readBody(req);
+      let body: unknown = null;
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          body = raw;
+        }
+      }
+      const url = new URL(req.url ?? "/", "http://dodo.local");
+      requests.push({ method: req.method ?? "", path: url.pathname, headers: redactHeaders(req.headers), body });
+
+      const auth = req.headers.authorization ?? "";
+      const token = auth.startsWith("Bearer ") ? auth.slice(7) : "";
+      if (!token || (options.expectedApiKey !== undefined && token !== options.expectedApiKey)) {
+        send(res, 401, { code: "UNAUTHORIZED", message: "Invalid or missing API key" });
+        return;
+      }
+      if (failure && failure.remaining > 0) {
+        failure.remaining -= 1;
+        const { status, body: failBody } = failure;
+        if (failure.remaining === 0) failure = null;
+        send(res, status, failBody);
+        return;
+      }
+      if (req.method === "POST" && url.pathname === "/checkouts") {
+        const problem = checkoutRequestProblem(body);
+        if (problem) {
+          send(res, 422, { code: "UNPROCESSABLE_ENTITY", message: problem });
+          return;
+        }
+        const request = body as Record<string, unknown>;
+        const sessionId = randomId("cks");
+        const base =
+          typeof request.return_url === "string"
+            ? new URL("/simulator/checkout/", request.return_url).toString()
+            : `${options.checkoutBaseUrl ?? "http://127.0.0.1"}/simulator/checkout/`;
+        const checkoutUrl = `${base}${sessionId}`;
+        sessions.set(sessionId, { sessionId, checkoutUrl, request, createdAt: new Date().toISOString() });
+        send(res, 200, { session_id: sessionId, checkout_url: checkoutUrl });
+        return;
+      }
+      const match = /^\/checkouts\/([^/]+)$/.exec(url.pathname);
+      if (req.method === "GET" && match) {
+        const session = sessions.get(decodeURIComponent(match[1]!));
+        if (!session) {
+          send(res, 404, { code: "NOT_FOUND", message: "Checkout session not found" });
+          return;
+        }
+        send(res, 200, { id: session.sessionId, created_at: session.createdAt, payment_id: null, payment_status: null });
+        return;
+      }
+      send(res, 404, { code: "NOT_FOUND", message: `No route ${req.method} ${url.pathname}` });
+    } catch {
+      if (!res.headersSent) send(res, 500, { code: "INTERNAL", message: "double failed" });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseURL: `http://127.0.0.1:${port}`,
+    requests,
+    sessions,
+    failNext(status, times = 1, body = { code: status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST", message: "simulated failure" }) {
+      failure = { status, body, remaining: times };
+    },
+    reset() {
+      requests.length = 0;
+      sessions.clear();
+      failure = null;
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- webhook payloads, shaped like Dodo's
+
+export interface PaymentPayloadInput {
+  paymentId?: string;
+  businessId?: string;
+  status: "processing" | "succeeded" | "failed" | "cancelled";
+  totalAmount: bigint;
+  currency?: string;
+  settlementAmount?: bigint;
+  settlementCurrency?: string;
+  metadata?: Record<string, string | number | boolean>;
+  customerEmail?: string;
+  customerName?: string;
+  checkoutSessionId?: string | null;
+  /** RFC 3339 event time; now when omitted. */
+  timestamp?: string;
+}
+
+function toJsonNumber(amount: bigint): number {
+  // Dodo sends amounts as JSON numbers; a double holds every integer up to 2^53 exactly.
+  if (amount > BigInt(Number.MAX_SAFE_INTEGER) || amount < 0n) throw new RangeError("amount out of JSON-safe range");
+  return Number(amount);
+}
+
+export function paymentEvent(input: PaymentPayloadInput): Record<string, unknown> {
+  const timestamp = input.timestamp ?? new Date().toISOString();
+  const businessId = input.businessId ?? "bus_simulator";
+  const currency = input.currency ?? "USD";
+  return {
+    business_id: businessId,
+    type: `payment.${input.status}`,
+    timestamp,
+    data: {
+      payload_type: "Payment",
+      payment_id: input.paymentId ?? randomId("pay"),
+      business_id: businessId,
+      brand_id: "bus_simulator",
+      billing: { country: "US", city: null, state: null, street: null, zipcode: null },
+      created_at: timestamp,
+      updated_at: timestamp,
+      currency,
+      total_amount: toJsonNumber(input.totalAmount),
+      settlement_amount: toJsonNumber(input.settlementAmount ?? input.totalAmount),
+      settlement_currency: input.settlementCurrency ?? currency,
+      tax: 0,
+      settlement_tax: 0,
+      status: input.status,
+      customer: {
+        customer_id: "cus_simulator",
+        email: input.customerEmail ?? "customer@example.com",
+        name: input.customerName ?? "Sim Customer",
+        metadata: {},
+        phone_number: null,
+      },
+      digital_products_delivered: false,
+      disputes: [],
+      refunds: [],
+      is_multi_subscription: false,
+      is_update_payment_method: false,
+      metadata: input.metadata ?? {},
+      payment_provider: "dodo",
+      retry_attempt: 0,
+      subscription_ids: [],
+      subscription_id: null,
+      checkout_session_id: input.checkoutSessionId ?? null,
+      payment_method: "card",
+      payment_method_type: "visa",
+      card_last_four: "4242",
+      card_network: "VISA",
+      card_type: "CREDIT",
+      error_code: input.status === "failed" ? "CARD_DECLINED" : null,
+      error_message: input.status === "failed" ? "The card was declined." : null,
+    },
+  };
+}
+
+export function refundEvent(input: {
+  refundId?: string;
+  paymentId: string;
+  status: "succeeded" | "failed";
+  amount: bigint;
+  currency?: string;
+  businessId?: string;
+  timestamp?: string;
+  metadata?: Record<string, string | number | boolean>;
+}): Record<string, unknown> {
+  const timestamp = input.timestamp ?? new Date().toISOString();
+  const businessId = input.businessId ?? "bus_simulator";
+  return {
+    business_id: businessId,
+    type: `refund.${input.status}`,
+    timestamp,
+    data: {
+      payload_type: "Refund",
+      refund_id: input.refundId ?? randomId("ref"),
+      payment_id: input.paymentId,
+      business_id: businessId,
+      brand_id: "bus_simulator",
+      created_at: timestamp,
+      status: input.status,
+      amount: toJsonNumber(input.amount),
+      currency: input.currency ?? "USD",
+      is_partial: true,
+      reason: "requested_by_customer",
+      metadata: input.metadata ?? {},
+      customer: { customer_id: "cus_simulator", email: "customer@example.com", name: "Sim Customer", metadata: {} },
+    },
+  };
+}
+
+export const DISPUTE_EVENT_STATUS = {
+  opened: "dispute_opened",
+  challenged: "dispute_challenged",
+  accepted: "dispute_accepted",
+  cancelled: "dispute_cancelled",
+  expired: "dispute_expired",
+  won: "dispute_won",
+  lost: "dispute_lost",
+} as const;
+
+export function disputeEvent(input: {
+  disputeId?: string;
+  paymentId: string;
+  event: keyof typeof DISPUTE_EVENT_STATUS;
+  stage?: "pre_dispute" | "dispute" | "pre_arbitration";
+  amount: bigint;
+  currency?: string;
+  businessId?: string;
+  timestamp?: string;
+}): Record<string, unknown> {
+  const timestamp = input.timestamp ?? new Date().toISOString();
+  const businessId = input.businessId ?? "bus_simulator";
+  return {
+    business_id: businessId,
+    type: `dispute.${input.event}`,
+    timestamp,
+    data: {
+      payload_type: "Dispute",
+      dispute_id: input.disputeId ?? randomId("dsp"),
+      payment_id: input.paymentId,
+      business_id: businessId,
+      // Dodo sends dispute amounts as strings.
+      amount: input.amount.toString(),
+      currency: input.currency ?? "USD",
+      created_at: timestamp,
+      dispute_stage: input.stage ?? "dispute",
+      dispute_status: DISPUTE_EVENT_STATUS[input.event],
+      is_resolved_by_rdr: null,
+      remarks: null,
+    },
+  };
+}
+
+export interface SignedDelivery {
+  webhookId: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** Serialises once and signs those exact bytes, as Dodo's sender does. */
+export function signedDelivery(
+  secret: string,
+  event: Record<string, unknown>,
+  options: { webhookId?: string; timestampSeconds?: number } = {},
+): SignedDelivery {
+  const webhookId = options.webhookId ?? randomId("msg");
+  const body = JSON.stringify(event);
+  const timestampSeconds = options.timestampSeconds ?? Math.floor(Date.now() / 1000);
+  const signed = signWebhook({ secret, webhookId, timestampSeconds, body });
+  return { webhookId, body, headers: { ...signed, "content-type": "application/json" } };
+}
+
+export function newDodoId(prefix: "pay" | "ref" | "dsp" | "msg" | "cks"): string {
+  return randomId(prefix);
+}
