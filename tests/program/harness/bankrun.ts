@@ -6,6 +6,9 @@ import { parseFailureMessage, type ProgramBinary, type RawAccount, type SvmRunti
 /** The non-upgradeable loader: what solana-program-test itself uses for an added `.so`. */
 const BPF_LOADER_2 = new PublicKey("BPFLoader2111111111111111111111111111111111");
 
+/** Account locks per transaction on the cluster (MAX_TX_ACCOUNT_LOCKS). */
+const TRANSACTION_ACCOUNT_LOCK_LIMIT = 64n;
+
 export async function startBankrun(programs: readonly ProgramBinary[]): Promise<SvmRuntime> {
   // The 1.18 runtime logs every instruction at DEBUG to stderr unless told otherwise.
   process.env.RUST_LOG ??= "error";
@@ -35,6 +38,9 @@ export async function startBankrun(programs: readonly ProgramBinary[]): Promise<
         },
       },
     ],
+    undefined,
+    // program-test 1.18 allows 128 account locks; the cluster and LiteSVM allow 64.
+    TRANSACTION_ACCOUNT_LOCK_LIMIT,
   );
   const client = context.banksClient;
 

@@ -63,7 +63,17 @@ export async function startLiteSvm(programs: readonly ProgramBinary[]): Promise<
       svm.setAccount(encoded);
     },
     async advanceSlot() {
-      svm.warpToSlot(svm.getClock().slot + 1n);
+      const current = svm.getClock().slot;
+      // LiteSVM's warp does not record the slot it leaves in SlotHashes, where the lookup-table
+      // program looks up a table's recent slot; record it (newest first, as the sysvar keeps it).
+      const history = svm.getSlotHashes();
+      const entry = svm.getSlotHashes()[0];
+      if (entry && !history.some((h) => h.slot === current)) {
+        entry.slot = current;
+        entry.hash = svm.latestBlockhash();
+        svm.setSlotHashes([entry, ...history].slice(0, 512));
+      }
+      svm.warpToSlot(current + 1n);
       // LiteSVM keeps one blockhash until told; a new slot should also mean a new blockhash.
       svm.expireBlockhash();
     },
