@@ -1,0 +1,200 @@
+// Records one verified Dodo delivery and applies it to the ledger, all in ONE transaction:
+// webhook event row (webhook-id unique = idempotency key) -> payment state -> audit rows -> payout-run seam.
+import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+import {
+  dodoPaymentIdOf,
+  paymentObservationOf,
+  stableflowLinkFromMetadata,
+  type DodoWebhookEvent,
+} from "~/integrations/dodo-events";
+import {
+  applyPaymentObservation,
+  becameSucceeded,
+  diffPaymentStates,
+  type PaymentStateChange,
+} from "~/ledger/payment-state";
+import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
+import { lockDodoPayment, loadPaymentState, writePaymentState, type RecordedPayment } from "./payments.server";
+import { compilePayoutRunForPayment } from "./payout-runs-seam.server";
+
+type Tx = Prisma.TransactionClient;
+
+export const DEFAULT_ORGANIZATION_SLUG = "default";
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Header names kept with the event: enough to re-verify it later, nothing secret. */
+const KEPT_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent"] as const;
+
+export interface VerifiedDelivery {
+  webhookId: string;
+  timestampSeconds: number;
+  rawBody: string;
+  headers: Record<string, string>;
+  event: DodoWebhookEvent;
+}
+
+export type WebhookRecordOutcome =
+  | {
+      kind: "recorded";
+      webhookEventId: string;
+      organizationId: string;
+      payment: RecordedPayment | null;
+      changes: PaymentStateChange[];
+      payoutRunId: string | null;
+    }
+  | { kind: "duplicate" };
+
+/** Interactive transactions wait for a pooled connection under load; Prisma's 2 s/5 s defaults are too short. */
+const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
+
+async function defaultOrganizationId(tx: Tx): Promise<string> {
+  const existing = await tx.organization.findUnique({ where: { slug: DEFAULT_ORGANIZATION_SLUG }, select: { id: true } });
+  if (existing) return existing.id;
+  // ON CONFLICT DO NOTHING: a concurrent first delivery may create it too; neither aborts.
+  await tx.organization.createMany({
+    data: [{ slug: DEFAULT_ORGANIZATION_SLUG, name: "Default organization" }],
+    skipDuplicates: true,
+  });
+  const created = await tx.organization.findUniqueOrThrow({ where: { slug: DEFAULT_ORGANIZATION_SLUG }, select: { id: true } });
+  return created.id;
+}
+
+/**
+ * Our metadata names the organization (and checkout) the payment belongs to. Anything else, including a
+ * payment created outside our checkout, belongs to the organization that owns the endpoint.
+ */
+async function resolveOwnership(
+  tx: Tx,
+  event: DodoWebhookEvent,
+): Promise<{ organizationId: string; checkoutSessionId: string | null }> {
+  const metadata = event.kind === "payment" || event.kind === "refund" ? event.data.metadata : undefined;
+  const link = stableflowLinkFromMetadata(metadata);
+  if (link.checkoutId && UUID_PATTERN.test(link.checkoutId)) {
+    const checkout = await tx.checkoutSession.findUnique({
+      where: { id: link.checkoutId },
+      select: { id: true, organizationId: true },
+    });
+    if (checkout && (!link.organization || link.organization === checkout.organizationId)) {
+      return { organizationId: checkout.organizationId, checkoutSessionId: checkout.id };
+    }
+  }
+  if (link.organization && UUID_PATTERN.test(link.organization)) {
+    const organization = await tx.organization.findUnique({ where: { id: link.organization }, select: { id: true } });
+    if (organization) return { organizationId: organization.id, checkoutSessionId: null };
+  }
+  return { organizationId: await defaultOrganizationId(tx), checkoutSessionId: null };
+}
+
+function jsonSafe(value: unknown): Prisma.InputJsonValue {
+  return JSON.parse(JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v))) as Prisma.InputJsonValue;
+}
+
+function auditAction(change: PaymentStateChange): { action: string; entityType: string; entityId: string } {
+  switch (change.kind) {
+    case "payment_status":
+      return { action: `payment.status.${change.to}`, entityType: "payment", entityId: "" };
+    case "payment_amounts":
+      return { action: "payment.amounts_updated", entityType: "payment", entityId: "" };
+    case "refund":
+      return { action: `refund.status.${change.to}`, entityType: "refund", entityId: change.refundId };
+    case "dispute":
+      return { action: `dispute.${change.to.status.replace(/^dispute_/, "")}`, entityType: "dispute", entityId: change.disputeId };
+  }
+}
+
+async function applyDelivery(tx: Tx, delivery: VerifiedDelivery): Promise<Extract<WebhookRecordOutcome, { kind: "recorded" }>> {
+  const { event } = delivery;
+  const ownership = await resolveOwnership(tx, event);
+  // First write of the transaction: a concurrent duplicate blocks on this unique index until we commit,
+  // then fails with a unique violation and changes nothing.
+  const keptHeaders: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) if (delivery.headers[name] !== undefined) keptHeaders[name] = delivery.headers[name]!.slice(0, 1024);
+  const webhookEvent = await tx.webhookEvent.create({
+    data: {
+      webhookId: delivery.webhookId,
+      organizationId: ownership.organizationId,
+      eventType: event.type.slice(0, 128),
+      webhookTimestamp: new Date(delivery.timestampSeconds * 1000),
+      rawBody: delivery.rawBody,
+      headers: keptHeaders,
+    },
+    select: { id: true },
+  });
+
+  const observation = paymentObservationOf(event);
+  const dodoPaymentId = dodoPaymentIdOf(event);
+  let payment: RecordedPayment | null = null;
+  let changes: PaymentStateChange[] = [];
+  let payoutRunId: string | null = null;
+
+  if (observation && dodoPaymentId) {
+    await lockDodoPayment(tx, dodoPaymentId);
+    const loaded = await loadPaymentState(tx, dodoPaymentId);
+    const next = applyPaymentObservation(loaded.state, observation);
+    changes = diffPaymentStates(loaded.state, next);
+    const paymentData = event.kind === "payment" ? event.data : null;
+    payment = await writePaymentState(
+      tx,
+      {
+        organizationId: loaded.payment?.organizationId ?? ownership.organizationId,
+        dodoPaymentId,
+        checkoutSessionId: ownership.checkoutSessionId,
+        customerEmail: paymentData?.customer?.email ?? null,
+        metadata: paymentData?.metadata ?? {},
+      },
+      loaded,
+      next,
+    );
+    const organizationId = payment?.organizationId ?? ownership.organizationId;
+    if (changes.length > 0) {
+      await tx.auditLog.createMany({
+        data: changes.map((change) => {
+          const { action, entityType, entityId } = auditAction(change);
+          return {
+            organizationId,
+            actorType: "WEBHOOK" as const,
+            actorId: delivery.webhookId,
+            action,
+            entityType,
+            entityId: entityId || payment?.id || dodoPaymentId,
+            data: jsonSafe({ dodoPaymentId, eventType: event.type, webhookEventId: webhookEvent.id, change }),
+          };
+        }),
+      });
+    }
+    if (payment && becameSucceeded(loaded.state, next)) {
+      if (payment.checkoutSessionId) {
+        await tx.checkoutSession.updateMany({
+          where: { id: payment.checkoutSessionId, status: { not: "COMPLETED" } },
+          data: { status: "COMPLETED" },
+        });
+      }
+      payoutRunId = (await compilePayoutRunForPayment(tx, payment)).payoutRunId;
+    }
+  }
+
+  await tx.webhookEvent.update({
+    where: { id: webhookEvent.id },
+    data: { status: observation ? "PROCESSED" : "IGNORED", processedAt: new Date() },
+  });
+  return { kind: "recorded", webhookEventId: webhookEvent.id, organizationId: ownership.organizationId, payment, changes, payoutRunId };
+}
+
+/**
+ * Records a verified delivery exactly once. A redelivery (same webhook-id), sequential or concurrent,
+ * returns `duplicate` and changes nothing: the unique index decides, not a read before the write.
+ * Any other failure propagates (the route answers 5xx so Dodo retries).
+ */
+export async function recordDodoWebhook(prisma: PrismaClient, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
+  try {
+    return await prisma.$transaction((tx) => applyDelivery(tx, delivery), TRANSACTION_OPTIONS);
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      // Only the webhook-id index means "already recorded" (the drivers do not always name the index,
+      // so ask the table); any other unique violation is a real fault and must reach Dodo as a 5xx.
+      const recorded = await prisma.webhookEvent.findUnique({ where: { webhookId: delivery.webhookId }, select: { id: true } });
+      if (recorded) return { kind: "duplicate" };
+    }
+    throw toDatabaseError(error);
+  }
+}
