@@ -3,6 +3,7 @@
 import { getEnv, type Env } from "./env.server";
 import { clearDatabase, getDatabase, migrateDatabase, openDatabase, setDatabase, type Database } from "./db.server";
 import { log } from "./log.server";
+import { ensureDefaultOrganization } from "~/models/organizations.server";
 
 export interface BootResult {
   env: Env;
@@ -17,6 +18,7 @@ export function boot(): Promise<BootResult> {
     const env = getEnv();
     const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.STABLEFLOW_DATA_DIR });
     const result = await migrateDatabase(database);
+    await ensureDefaultOrganization(database.prisma);
     setDatabase(database);
     log.info("database ready", {
       mode: database.mode,

@@ -1,0 +1,34 @@
+// The logger never writes a secret's value, wherever it appears in a line.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { log, redact } from "./log.server";
+
+const saved = { ...process.env };
+afterEach(() => {
+  process.env = { ...saved };
+  vi.restoreAllMocks();
+});
+
+describe("log redaction", () => {
+  it("blanks the values of secret variables and the database password", () => {
+    process.env.DODO_PAYMENTS_WEBHOOK_KEY = "whsec_c2VjcmV0LWtleQ==";
+    process.env.DATABASE_URL = "postgresql://app:pa55word-xyz@db:5432/x";
+    const text = redact("key=whsec_c2VjcmV0LWtleQ== url=postgresql://app:pa55word-xyz@db:5432/x pw=pa55word-xyz");
+    expect(text).not.toContain("whsec_c2VjcmV0LWtleQ==");
+    expect(text).not.toContain("pa55word-xyz");
+    expect(text).toContain("[redacted]");
+  });
+
+  it("a log line with a secret in a field is written redacted", () => {
+    process.env.DODO_PAYMENTS_API_KEY = "sk_live_0123456789";
+    process.env.LOG_LEVEL = "info";
+    const writes: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      writes.push(String(chunk));
+      return true;
+    });
+    log.info("calling dodo", { header: "Bearer sk_live_0123456789", amount: 12n });
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).not.toContain("sk_live_0123456789");
+    expect(JSON.parse(writes[0])).toMatchObject({ level: "info", msg: "calling dodo", amount: "12" });
+  });
+});

@@ -1,0 +1,52 @@
+// Serves the production build of the app in the test process on 127.0.0.1 (random port), backed by
+// the test's own database: the same handler `npm start` runs, so tests exercise what ships.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { createRequestHandler } from "@remix-run/express";
+import express from "express";
+import { setDatabase, clearDatabase, type Database } from "~/utils/db.server";
+
+const BUILD = path.resolve("build/server/index.js");
+
+function newestSourceMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "generated") continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+export interface AppServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startAppServer(database: Database): Promise<AppServer> {
+  if (!existsSync(BUILD)) throw new Error("no app build: run `npm run build` (npm test does it before the suite)");
+  if (statSync(BUILD).mtimeMs < newestSourceMtime(path.resolve("app"))) {
+    throw new Error("the app build is older than app/: run `npm run build` (npm test does it before the suite)");
+  }
+  const build = await import(pathToFileURL(BUILD).href);
+  setDatabase(database);
+  const app = express();
+  app.use(express.static("build/client"));
+  app.all("*", createRequestHandler({ build, mode: "production" }));
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearDatabase();
+    },
+  };
+}
