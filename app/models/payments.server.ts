@@ -282,3 +282,28 @@ export async function listRecentPayments(prisma: PrismaClient, organizationId: s
     refundedAmountMinor: row.refundedAmountMinor,
   }));
 }
+
+/** One payment by Dodo id with its disputes (simulator controls). */
+export async function findPaymentWithDisputes(prisma: PrismaClient, dodoPaymentId: string) {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(dodoPaymentId)) return null;
+  const row = await prisma.payment.findUnique({
+    where: { dodoPaymentId },
+    include: { disputes: { orderBy: { createdAt: "desc" } } },
+  });
+  if (!row) return null;
+  return {
+    organizationId: row.organizationId,
+    dodoPaymentId: row.dodoPaymentId,
+    status: PAYMENT_STATUS_FROM_ROW[row.status]!,
+    totalAmountMinor: row.totalAmountMinor,
+    currency: row.currency,
+    settlementAmountMinor: row.settlementAmountMinor,
+    settlementCurrency: row.settlementCurrency,
+    refundedAmountMinor: row.refundedAmountMinor,
+    disputes: row.disputes.map((d) => ({
+      dodoDisputeId: d.dodoDisputeId,
+      status: DISPUTE_STATUS_FROM_ROW[d.status]!,
+      stage: d.stage,
+    })),
+  };
+}

@@ -1,0 +1,121 @@
+// The local checkout simulator (no DODO_PAYMENTS_API_KEY): plays Dodo's hosted checkout and its later
+// refund/dispute notifications by delivering correctly signed Standard Webhooks to our own endpoint.
+import type { PrismaClient } from "~/generated/prisma/client";
+import type { Env } from "~/utils/env.server";
+import { getCheckoutByDodoSession } from "~/models/checkout.server";
+import { findPaymentWithDisputes } from "~/models/payments.server";
+import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } from "../../tests/mocks/dodo";
+import { STABLEFLOW_METADATA } from "./dodo-events";
+import { dodoMode, getWebhookSecret } from "./dodo.server";
+
+export class SimulatorError extends Error {
+  constructor(
+    readonly code: "SIMULATOR_DISABLED" | "SIMULATOR_NOT_FOUND" | "SIMULATOR_INVALID" | "SIMULATOR_DELIVERY_FAILED",
+    message: string,
+    readonly status: 400 | 404 | 502,
+  ) {
+    super(message);
+    this.name = "SimulatorError";
+  }
+}
+
+export type CheckoutOutcome = "pay" | "fail" | "cancel";
+
+interface SimulatorDeps {
+  prisma: PrismaClient;
+  env: Env;
+  /** Our own origin: deliveries go over HTTP to {origin}/api/webhooks/dodo, as Dodo's would. */
+  origin: string;
+}
+
+function assertEnabled(env: Env): void {
+  if (dodoMode(env) !== "simulator") {
+    throw new SimulatorError("SIMULATOR_DISABLED", "The checkout simulator is off: a Dodo API key is configured.", 404);
+  }
+}
+
+async function deliver(deps: SimulatorDeps, event: Record<string, unknown>): Promise<void> {
+  const secret = await getWebhookSecret(deps.env);
+  const delivery = signedDelivery(secret, event);
+  let status: number;
+  try {
+    const response = await fetch(new URL("/api/webhooks/dodo", deps.origin), {
+      method: "POST",
+      headers: { ...delivery.headers, "user-agent": "StableFlow-Checkout-Simulator" },
+      body: delivery.body,
+    });
+    status = response.status;
+    await response.body?.cancel();
+  } catch {
+    throw new SimulatorError("SIMULATOR_DELIVERY_FAILED", "The simulator could not reach the webhook endpoint.", 502);
+  }
+  if (status !== 200) {
+    throw new SimulatorError("SIMULATOR_DELIVERY_FAILED", `The webhook endpoint answered HTTP ${status}.`, 502);
+  }
+}
+
+export async function simulatorCheckout(deps: Pick<SimulatorDeps, "prisma" | "env">, dodoSessionId: string) {
+  assertEnabled(deps.env);
+  const checkout = await getCheckoutByDodoSession(deps.prisma, dodoSessionId);
+  if (!checkout) throw new SimulatorError("SIMULATOR_NOT_FOUND", "No such checkout session.", 404);
+  return checkout;
+}
+
+/** The customer pays, is declined or gives up on the hosted page; returns where Dodo would send them. */
+export async function completeSimulatedCheckout(deps: SimulatorDeps, dodoSessionId: string, outcome: CheckoutOutcome): Promise<string> {
+  const checkout = await simulatorCheckout(deps, dodoSessionId);
+  const paymentId = checkout.payment?.dodoPaymentId ?? newDodoId("pay");
+  const base = {
+    paymentId,
+    totalAmount: checkout.amountMinor,
+    currency: checkout.currency,
+    settlementAmount: checkout.amountMinor,
+    settlementCurrency: checkout.currency,
+    customerEmail: checkout.customerEmail,
+    customerName: checkout.customerName,
+    checkoutSessionId: dodoSessionId,
+    metadata: { [STABLEFLOW_METADATA.checkoutId]: checkout.id, [STABLEFLOW_METADATA.organization]: checkout.organizationId },
+  };
+  const start = Date.now();
+  await deliver(deps, paymentEvent({ ...base, status: "processing", timestamp: new Date(start).toISOString() }));
+  const final = outcome === "pay" ? "succeeded" : outcome === "fail" ? "failed" : "cancelled";
+  await deliver(deps, paymentEvent({ ...base, status: final, timestamp: new Date(start + 1).toISOString() }));
+  const returnUrl = new URL("/checkout/success", deps.origin);
+  returnUrl.searchParams.set("checkout", checkout.id);
+  returnUrl.searchParams.set("payment_id", paymentId);
+  returnUrl.searchParams.set("status", final);
+  return returnUrl.pathname + returnUrl.search;
+}
+
+/** Dodo's refund notification for a recorded payment; the amount defaults to what is left to refund. */
+export async function simulateRefund(deps: SimulatorDeps, dodoPaymentId: string, amountMinor?: bigint): Promise<void> {
+  assertEnabled(deps.env);
+  const payment = await findPaymentWithDisputes(deps.prisma, dodoPaymentId);
+  if (!payment) throw new SimulatorError("SIMULATOR_NOT_FOUND", "No such payment.", 404);
+  const left = payment.totalAmountMinor - payment.refundedAmountMinor;
+  const amount = amountMinor ?? left;
+  if (amount <= 0n || amount > left) throw new SimulatorError("SIMULATOR_INVALID", "Nothing (or not that much) is left to refund.", 400);
+  await deliver(deps, refundEvent({ paymentId: dodoPaymentId, status: "succeeded", amount, currency: payment.currency }));
+}
+
+export type SimulatedDisputeStep = "opened" | "won" | "lost";
+
+/** Opens a dispute, or resolves the payment's latest open one. */
+export async function simulateDispute(deps: SimulatorDeps, dodoPaymentId: string, step: SimulatedDisputeStep): Promise<void> {
+  assertEnabled(deps.env);
+  const payment = await findPaymentWithDisputes(deps.prisma, dodoPaymentId);
+  if (!payment) throw new SimulatorError("SIMULATOR_NOT_FOUND", "No such payment.", 404);
+  const open = payment.disputes.find((d) => d.status === "dispute_opened" || d.status === "dispute_challenged");
+  if (step !== "opened" && !open) throw new SimulatorError("SIMULATOR_INVALID", "There is no open dispute to resolve.", 400);
+  await deliver(
+    deps,
+    disputeEvent({
+      paymentId: dodoPaymentId,
+      disputeId: step === "opened" ? undefined : open!.dodoDisputeId,
+      event: step,
+      stage: "dispute",
+      amount: payment.totalAmountMinor,
+      currency: payment.currency,
+    }),
+  );
+}

@@ -1,0 +1,103 @@
+// Simulator controls: send Dodo's later notifications (refunds, disputes) for payments already recorded.
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { dodoMode } from "~/integrations/dodo.server";
+import { SimulatorError, simulateDispute, simulateRefund, type SimulatedDisputeStep } from "~/integrations/simulator.server";
+import { listRecentPayments } from "~/models/payments.server";
+import { ensureDefaultOrganization, findOrganizationBySlug, formatPrice } from "~/models/products.server";
+import { getPrisma } from "~/utils/db.server";
+import { getEnv } from "~/utils/env.server";
+
+export const meta: MetaFunction = () => [{ title: "Checkout simulator · StableFlow" }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const env = getEnv();
+  if (dodoMode(env) !== "simulator") throw new Response("The checkout simulator is off: a Dodo API key is configured.", { status: 404 });
+  const prisma = await getPrisma();
+  const slug = new URL(request.url).searchParams.get("org") ?? "default";
+  const organization = (await findOrganizationBySlug(prisma, slug)) ?? (await ensureDefaultOrganization(prisma));
+  const payments = await listRecentPayments(prisma, organization.id);
+  return {
+    organization: organization.name,
+    payments: payments.map((p) => ({
+      id: p.dodoPaymentId,
+      status: p.status,
+      amount: formatPrice(p.totalAmountMinor, p.currency),
+      refunded: formatPrice(p.refundedAmountMinor, p.currency),
+    })),
+  };
+}
+
+const DISPUTE_STEPS = new Set<SimulatedDisputeStep>(["opened", "won", "lost"]);
+
+export async function action({ request }: ActionFunctionArgs) {
+  const form = await request.formData();
+  const paymentId = String(form.get("paymentId") ?? "");
+  const intent = String(form.get("intent") ?? "");
+  const deps = { prisma: await getPrisma(), env: getEnv(), origin: new URL(request.url).origin };
+  try {
+    if (intent === "refund") {
+      await simulateRefund(deps, paymentId);
+      return { ok: `Refund sent for ${paymentId}.` };
+    }
+    if (intent.startsWith("dispute-") && DISPUTE_STEPS.has(intent.slice(8) as SimulatedDisputeStep)) {
+      await simulateDispute(deps, paymentId, intent.slice(8) as SimulatedDisputeStep);
+      return { ok: `Dispute ${intent.slice(8)} sent for ${paymentId}.` };
+    }
+    return { error: "Unknown action." };
+  } catch (error) {
+    if (error instanceof SimulatorError) return { error: error.message };
+    throw error;
+  }
+}
+
+export default function SimulatorControls() {
+  const { organization, payments } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <main className="page">
+      <p className="banner" role="status">
+        Checkout simulator in use: these buttons send signed webhooks shaped like Dodo's to this server. No real money moves.
+      </p>
+      <h1>Simulator: {organization}</h1>
+      {result && "ok" in result && <p className="card ok" role="status">{result.ok}</p>}
+      {result && "error" in result && <p className="card bad" role="alert">{result.error}</p>}
+      {payments.length === 0 ? (
+        <p className="muted">
+          No payments yet. Buy something in the <a href="/shop">shop</a>.
+        </p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Payment</th>
+              <th>Status</th>
+              <th className="num">Amount</th>
+              <th className="num">Refunded</th>
+              <th>Send</th>
+            </tr>
+          </thead>
+          <tbody>
+            {payments.map((p) => (
+              <tr key={p.id}>
+                <td><code>{p.id}</code></td>
+                <td>{p.status}</td>
+                <td className="num">{p.amount}</td>
+                <td className="num">{p.refunded}</td>
+                <td>
+                  <Form method="post" reloadDocument style={{ display: "inline" }}>
+                    <input type="hidden" name="paymentId" value={p.id} />
+                    <button type="submit" name="intent" value="refund" className="secondary">Refund rest</button>{" "}
+                    <button type="submit" name="intent" value="dispute-opened" className="secondary">Open dispute</button>{" "}
+                    <button type="submit" name="intent" value="dispute-won" className="secondary">Dispute won</button>{" "}
+                    <button type="submit" name="intent" value="dispute-lost" className="secondary">Dispute lost</button>
+                  </Form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}
