@@ -1,0 +1,474 @@
+// The payout policy compiler: turns one payment's distributable amount and a policy version into
+// transfers, balance movements, clawback netting and a treasury remainder, exactly, to the base unit.
+// Pure, total over validated input, O(n log n) (one sort by recipient id, linear when the caller
+// already supplies rules in that order, as the database layer does); no Prisma, no I/O.
+//
+// Order of evaluation (all amounts in token base units):
+//   1. FIXED rules, ascending `priority` then recipient id. A rule's ask is its fixedAmount lowered
+//      by its caps (per payment, and what is left of its period cap); it takes min(ask, what is left
+//      of the payment). A cap therefore never starves a lower-priority fixed rule: the capped part is
+//      never drawn. `shortfall` records what the payment could not cover. (When the payment covers
+//      every ask, the order cannot matter and the priority sort is skipped.)
+//   2. PERCENTAGE rules share the base P = distributable - sum(FIXED shares). Rule i's exact share is
+//      P * bps_i / 10000. The rules together receive floor(P * sum(bps) / 10000); each gets the floor
+//      of its exact share, and the few units left over go one each to the rules with the largest
+//      fractional remainder, ties to the smaller recipient id (largest remainder / Hamilton). No rule
+//      with an exact share is ever rounded up, and the total never exceeds P.
+//   3. Caps clip each rounded PERCENTAGE share; the clipped excess goes to the treasury (it is not
+//      handed to the other rules, which would change what their basis points mean).
+//   4. Per recipient, with balance b (accrued, owed to them), clawback c (owed by them), share s:
+//        netted   n = min(c, b + s)        the clawback is recovered from what we owe them first
+//        carried    = c - n                 the rest of the clawback waits for a later run
+//        after      = b + s - n
+//      The recipient is PAID `after` (its whole accrued balance plus the share, balance back to 0) when
+//      after > 0, after >= minPayout, the recipient is ACTIVE, and (if the policy requires it) its
+//      wallet is verified. Otherwise `after` stays as its balance, HELD with a reason: PAUSED, then
+//      UNVERIFIED, then BELOW_MIN_PAYOUT. A transfer is never zero, negative, or below the threshold.
+//   5. Treasury remainder R = P - floor(P * sum(bps) / 10000) + percentage cap excess
+//                           = distributable - sum(shares).
+//
+// Conservation, checked on every compile and by the property tests:
+//   per rule:  transfer + accrued + clawbackNetted = share + balanceReleased
+//              balanceAfter = balanceBefore + accrued - balanceReleased
+//              clawbackCarried = clawbackOwed - clawbackNetted
+//   in total:  sum(transfer) + sum(accrued) + sum(clawbackNetted) + remainder
+//                 = distributable + sum(balanceReleased)
+//   i.e. sum(transfers) + sum(net accruals) + remainder = distributable - clawbacks recovered,
+//   where net accrual = accrued - balanceReleased. Recovered clawback money stays in the treasury
+//   (it repays a refund the treasury already funded), so the treasury keeps remainder + sum(netted).
+//
+// Input domain: distributable in 0..u64::MAX, every balance <= u64::MAX - distributable (so a transfer
+// fits a u64 token amount), clawbacks and period-to-date amounts >= 0. Anything else is a PolicyError.
+import { U64_MAX } from "./money";
+import {
+  BPS_DENOMINATOR,
+  findPolicyIssues,
+  PolicyError,
+  type PayoutRuleKind,
+  type PayoutRuleSpec,
+  type PolicyIssue,
+  type PolicyVersion,
+  type RecipientState,
+} from "./policy";
+
+export interface CompileInput {
+  /** What this payment contributes to payouts, token base units (0 for a sweep of accrued balances). */
+  distributable: bigint;
+  policy: PolicyVersion;
+  /** Every recipient a rule names, by id. */
+  recipients: ReadonlyMap<string, RecipientState>;
+  /** What each rule (by rule id) already allocated in its current period, paid or accrued. Absent = 0. */
+  periodToDate?: ReadonlyMap<string, bigint>;
+}
+
+export type CapApplied = "PER_PAYMENT" | "PER_PERIOD" | null;
+export type HoldReason = "PAUSED" | "UNVERIFIED" | "BELOW_MIN_PAYOUT";
+export type LineOutcome = "PAID" | "HELD" | "NONE";
+
+/** One rule's result and the trace of how each figure was reached (for the operator UI and audits). */
+export interface PayoutLine {
+  ruleId: string;
+  recipientId: string;
+  kind: PayoutRuleKind;
+  basisPoints: number | null;
+  fixedAmount: bigint | null;
+  /** PERCENTAGE: the base P all percentage rules share. FIXED: the distributable amount. */
+  basis: bigint;
+  /** PERCENTAGE: fractional part of the exact share, in 1/10,000 of a base unit (0 = exact). */
+  fractionalRemainder: number;
+  /** PERCENTAGE: whether largest-remainder rounding gave this rule one more unit. */
+  roundedUp: boolean;
+  /** The rounded percentage share, or the fixed amount, before caps. */
+  uncapped: bigint;
+  capApplied: CapApplied;
+  /** uncapped - capped. PERCENTAGE: goes to the treasury. FIXED: never drawn from the payment. */
+  capExcess: bigint;
+  /** FIXED: the capped ask the payment could not cover (0 when honoured in full). */
+  shortfall: bigint;
+  /** What the rule allocates from this payment (counts toward its period cap). */
+  share: bigint;
+  balanceBefore: bigint;
+  clawbackOwed: bigint;
+  clawbackNetted: bigint;
+  clawbackCarried: bigint;
+  /** Added to the recipient's accrued balance. */
+  accrued: bigint;
+  /** Taken out of the recipient's accrued balance (paid out or netted against a clawback). */
+  balanceReleased: bigint;
+  balanceAfter: bigint;
+  transfer: bigint;
+  outcome: LineOutcome;
+  holdReason: HoldReason | null;
+}
+
+export interface PayoutTransferPlan {
+  recipientId: string;
+  ruleId: string;
+  /** Token base units, always > 0. */
+  amount: bigint;
+}
+
+export interface PayoutTotals {
+  fixedShares: bigint;
+  percentageShares: bigint;
+  /** Percentage units left by rounding and by basis points summing to less than 10,000. */
+  unallocated: bigint;
+  /** Percentage share clipped by caps. */
+  capExcess: bigint;
+  transferred: bigint;
+  accrued: bigint;
+  balanceReleased: bigint;
+  clawbackNetted: bigint;
+}
+
+export interface PayoutPlan {
+  policyId: string;
+  policyVersion: number;
+  distributable: bigint;
+  /** Ascending recipient id; one per PAID line. */
+  transfers: PayoutTransferPlan[];
+  /** Ascending recipient id; one per rule. */
+  lines: PayoutLine[];
+  /** Stays in the treasury: unallocated + capExcess (clawbacks recovered are in totals.clawbackNetted). */
+  remainder: bigint;
+  totals: PayoutTotals;
+}
+
+const NO_PERIOD_TO_DATE: ReadonlyMap<string, bigint> = new Map();
+const BPS = BPS_DENOMINATOR;
+const BPS_BIG = BigInt(BPS_DENOMINATOR);
+
+function inputError(issue: PolicyIssue): PolicyError {
+  return new PolicyError([issue]);
+}
+
+function byRecipientId(a: PayoutRuleSpec, b: PayoutRuleSpec): number {
+  // Code-unit order, not localeCompare: the same on every machine and much faster.
+  return a.recipientId < b.recipientId ? -1 : a.recipientId > b.recipientId ? 1 : 0;
+}
+
+/** What is left of a rule's period cap, or null when it has none. */
+function periodRoom(rule: PayoutRuleSpec, periodToDate: ReadonlyMap<string, bigint>): bigint | null {
+  const cap = rule.capPerPeriod;
+  if (cap === null || cap === undefined) return null;
+  const used = periodToDate.get(rule.id) ?? 0n;
+  if (typeof used !== "bigint" || used < 0n) {
+    throw inputError({
+      code: "INPUT_PERIOD_TO_DATE_INVALID",
+      message: `period-to-date of rule ${rule.id} must be a non-negative bigint, got ${String(used)}`,
+      ruleId: rule.id,
+      recipientId: rule.recipientId,
+    });
+  }
+  return cap > used ? cap - used : 0n;
+}
+
+function recipientIssue(
+  code: "RULE_RECIPIENT_UNKNOWN" | "RULE_RECIPIENT_DUPLICATE" | "RULE_RECIPIENT_REMOVED",
+  rule: PayoutRuleSpec,
+  policy: PolicyVersion,
+  detail: string,
+): PolicyIssue {
+  // Only on the error path: the sorted copy lost the rule's position in the policy.
+  const ruleIndex = policy.rules.indexOf(rule);
+  return {
+    code,
+    message: `rule #${ruleIndex} (${rule.id}) for recipient ${rule.recipientId}: ${detail}`,
+    ruleIndex,
+    ruleId: rule.id,
+    recipientId: rule.recipientId,
+  };
+}
+
+/**
+ * Compile one payment under a policy version. Deterministic and independent of the order of rules
+ * and recipients in the input. Throws PolicyError (with every policy issue) on invalid input.
+ */
+export function compilePayout(input: CompileInput): PayoutPlan {
+  const { distributable, policy, recipients } = input;
+  const periodToDate = input.periodToDate ?? NO_PERIOD_TO_DATE;
+  if (typeof distributable !== "bigint" || distributable < 0n || distributable > U64_MAX) {
+    throw inputError({
+      code: "INPUT_DISTRIBUTABLE_INVALID",
+      message: `distributable must be a bigint in 0..u64::MAX, got ${String(distributable)}`,
+    });
+  }
+  // Recipient duplicates, existence and status are checked below, from the sort and the one lookup per rule.
+  const issues = findPolicyIssues(policy, undefined, { duplicateRecipients: false });
+  if (issues.length > 0) throw new PolicyError(issues);
+
+  const requireVerified = policy.requireVerifiedRecipients === true;
+  // Canonical order: every later step walks rules by recipient id, so the input order cannot matter.
+  const rules = policy.rules.slice().sort(byRecipientId);
+  const ruleCount = rules.length;
+  for (let i = 1; i < ruleCount; i++) {
+    if (rules[i]!.recipientId === rules[i - 1]!.recipientId) {
+      issues.push(recipientIssue("RULE_RECIPIENT_DUPLICATE", rules[i]!, policy, "the recipient already has a rule in this policy version"));
+    }
+  }
+  if (issues.length > 0) throw new PolicyError(issues);
+  const maxBalance = U64_MAX - distributable;
+
+  // 1. FIXED rules. Asks (fixed amount lowered by caps) in recipient id order first; the priority
+  // order only matters when the payment cannot cover them all.
+  // Arrays indexed by rule position are filled densely with push: `new Array(n)` of a large n gives
+  // a dictionary-mode array in V8, and every access turns into a hash lookup.
+  const fixedAsks: bigint[] = [];
+  const fixedCaps: CapApplied[] = [];
+  let askTotal = 0n;
+  for (let i = 0; i < ruleCount; i++) {
+    const rule = rules[i]!;
+    if (rule.kind !== "FIXED") {
+      fixedAsks.push(0n);
+      fixedCaps.push(null);
+      continue;
+    }
+    let ask = rule.fixedAmount!;
+    let capApplied: CapApplied = null;
+    const perPayment = rule.capPerPayment;
+    if (perPayment !== null && perPayment !== undefined && perPayment < ask) {
+      ask = perPayment;
+      capApplied = "PER_PAYMENT";
+    }
+    const room = periodRoom(rule, periodToDate);
+    if (room !== null && room < ask) {
+      ask = room;
+      capApplied = "PER_PERIOD";
+    }
+    fixedAsks.push(ask);
+    fixedCaps.push(capApplied);
+    askTotal += ask;
+  }
+  let pool = distributable;
+  // Shares and shortfalls by rule position; separate arrays only when the payment cannot cover every ask.
+  let fixedShareOf = fixedAsks;
+  let fixedShortfalls: bigint[] | null = null;
+  if (askTotal <= distributable) {
+    pool = distributable - askTotal;
+  } else {
+    fixedShareOf = fixedAsks.slice();
+    fixedShortfalls = fixedAsks.map(() => 0n);
+    const order: number[] = [];
+    for (let i = 0; i < ruleCount; i++) if (rules[i]!.kind === "FIXED") order.push(i);
+    // Stable sort: equal priorities keep recipient id order.
+    order.sort((a, b) => (rules[a]!.priority ?? 0) - (rules[b]!.priority ?? 0));
+    for (const i of order) {
+      const ask = fixedAsks[i]!;
+      const share = ask <= pool ? ask : pool;
+      fixedShortfalls[i] = ask - share;
+      fixedShareOf[i] = share;
+      pool -= share;
+    }
+  }
+  const fixedShares = distributable - pool;
+
+  // 2. PERCENTAGE rules on base P. With P = q*10000 + r, the exact share of bps is q*bps + r*bps/10000,
+  // and r*bps < 10^8, so the fractional parts and the rounding need no bigint at all.
+  const base = pool;
+  const q = base / BPS_BIG;
+  const r = Number(base - q * BPS_BIG);
+  // When P fits a double exactly, every share (<= P) does too: one BigInt() per rule instead of three ops.
+  const fast = base <= BigInt(Number.MAX_SAFE_INTEGER);
+  const qNumber = fast ? Number(q) : 0;
+  const fractions = new Uint16Array(ruleCount);
+  const remainderCounts = new Int32Array(BPS);
+  let bpsSum = 0;
+  let extraSum = 0;
+  for (let i = 0; i < ruleCount; i++) {
+    const rule = rules[i]!;
+    if (rule.kind !== "PERCENTAGE") continue;
+    const bps = rule.basisPoints!;
+    const scaled = r * bps;
+    const fraction = scaled % BPS;
+    fractions[i] = fraction;
+    remainderCounts[fraction]!++;
+    extraSum += (scaled - fraction) / BPS;
+    bpsSum += bps;
+  }
+  // Units the percentage rules receive beyond their floors; always fewer than the rules with a
+  // non-zero fraction, so the threshold below is >= 1 and exact shares are never rounded up.
+  const roundUps = Math.floor((r * bpsSum) / BPS) - extraSum;
+  let threshold = BPS; // fraction > threshold => round up; == threshold => round up while ties remain
+  let tiesToRoundUp = 0;
+  if (roundUps > 0) {
+    let above = 0;
+    for (let fraction = BPS - 1; fraction >= 1; fraction--) {
+      const count = remainderCounts[fraction]!;
+      if (above + count >= roundUps) {
+        threshold = fraction;
+        tiesToRoundUp = roundUps - above;
+        break;
+      }
+      above += count;
+    }
+  }
+  const percentageQuota = q * BigInt(bpsSum) + BigInt(Math.floor((r * bpsSum) / BPS));
+
+  // 3 + 4. One pass in recipient id order: cap percentage shares, then settle each recipient.
+  const lines: PayoutLine[] = [];
+  const transfers: PayoutTransferPlan[] = [];
+  let capExcessTotal = 0n;
+  let transferred = 0n;
+  let accruedTotal = 0n;
+  let releasedTotal = 0n;
+  let nettedTotal = 0n;
+  for (let i = 0; i < ruleCount; i++) {
+    const rule = rules[i]!;
+    let share: bigint;
+    let basis: bigint;
+    let fraction = 0;
+    let roundedUp = false;
+    let uncapped: bigint;
+    let capApplied: CapApplied = null;
+    let capExcess = 0n;
+    let shortfall = 0n;
+    if (rule.kind === "PERCENTAGE") {
+      const bps = rule.basisPoints!;
+      fraction = fractions[i]!;
+      roundedUp = fraction > threshold || (fraction === threshold && tiesToRoundUp-- > 0);
+      const extra = ((r * bps - fraction) / BPS) + (roundedUp ? 1 : 0);
+      uncapped = fast ? BigInt(qNumber * bps + extra) : q * BigInt(bps) + BigInt(extra);
+      share = uncapped;
+      const perPayment = rule.capPerPayment;
+      if (perPayment !== null && perPayment !== undefined && perPayment < share) {
+        share = perPayment;
+        capApplied = "PER_PAYMENT";
+      }
+      const room = periodRoom(rule, periodToDate);
+      if (room !== null && room < share) {
+        share = room;
+        capApplied = "PER_PERIOD";
+      }
+      if (capApplied !== null) {
+        capExcess = uncapped - share;
+        capExcessTotal += capExcess;
+      }
+      basis = base;
+    } else {
+      share = fixedShareOf[i]!;
+      basis = distributable;
+      uncapped = rule.fixedAmount!;
+      capApplied = fixedCaps[i]!;
+      if (capApplied !== null) capExcess = uncapped - fixedAsks[i]!;
+      if (fixedShortfalls !== null) shortfall = fixedShortfalls[i]!;
+    }
+
+    const recipient = recipients.get(rule.recipientId);
+    if (recipient === undefined || recipient.status === "REMOVED") {
+      issues.push(
+        recipient === undefined
+          ? recipientIssue("RULE_RECIPIENT_UNKNOWN", rule, policy, "the recipient does not exist")
+          : recipientIssue("RULE_RECIPIENT_REMOVED", rule, policy, "the recipient was removed; edit the policy"),
+      );
+      continue;
+    }
+    const balance = recipient.balance;
+    const owed = recipient.clawbackOwed;
+    if (
+      recipient.id !== rule.recipientId ||
+      typeof balance !== "bigint" ||
+      typeof owed !== "bigint" ||
+      balance < 0n ||
+      balance > maxBalance ||
+      owed < 0n
+    ) {
+      throw inputError({
+        code: "INPUT_RECIPIENT_INVALID",
+        message: `recipient ${rule.recipientId}: id must match its key, balance must be in 0..u64::MAX - distributable and clawbackOwed >= 0`,
+        ruleId: rule.id,
+        recipientId: rule.recipientId,
+      });
+    }
+    const owedToRecipient = balance === 0n ? share : balance + share;
+    const netted = owed === 0n ? 0n : owed < owedToRecipient ? owed : owedToRecipient;
+    const after = netted === 0n ? owedToRecipient : owedToRecipient - netted;
+
+    let holdReason: HoldReason | null = null;
+    if (recipient.status !== "ACTIVE") holdReason = "PAUSED";
+    else if (requireVerified && !recipient.walletVerified) holdReason = "UNVERIFIED";
+    else if (rule.minPayout !== null && rule.minPayout !== undefined && after < rule.minPayout) holdReason = "BELOW_MIN_PAYOUT";
+
+    let outcome: LineOutcome;
+    let transfer = 0n;
+    let accrued = 0n;
+    let released = 0n;
+    let balanceAfter: bigint;
+    if (after === 0n) {
+      outcome = "NONE";
+      holdReason = null;
+      released = balance;
+      balanceAfter = 0n;
+    } else if (holdReason === null) {
+      outcome = "PAID";
+      transfer = after;
+      released = balance;
+      balanceAfter = 0n;
+      transferred += after;
+      transfers.push({ recipientId: rule.recipientId, ruleId: rule.id, amount: after });
+    } else {
+      outcome = "HELD";
+      balanceAfter = after;
+      if (after >= balance) accrued = after - balance;
+      else released = balance - after;
+    }
+    if (accrued !== 0n) accruedTotal += accrued;
+    if (released !== 0n) releasedTotal += released;
+    if (netted !== 0n) nettedTotal += netted;
+
+    lines.push({
+      ruleId: rule.id,
+      recipientId: rule.recipientId,
+      kind: rule.kind,
+      basisPoints: rule.kind === "PERCENTAGE" ? rule.basisPoints! : null,
+      fixedAmount: rule.kind === "FIXED" ? rule.fixedAmount! : null,
+      basis,
+      fractionalRemainder: fraction,
+      roundedUp,
+      uncapped,
+      capApplied,
+      capExcess,
+      shortfall,
+      share,
+      balanceBefore: balance,
+      clawbackOwed: owed,
+      clawbackNetted: netted,
+      clawbackCarried: netted === 0n ? owed : owed - netted,
+      accrued,
+      balanceReleased: released,
+      balanceAfter,
+      transfer,
+      outcome,
+      holdReason,
+    });
+  }
+
+  if (issues.length > 0) throw new PolicyError(issues);
+  const percentageShares = percentageQuota - capExcessTotal;
+  const unallocated = base - percentageQuota;
+  const remainder = unallocated + capExcessTotal;
+  // Assert the conservation identity on every compile: a violation is a bug here, never bad input.
+  if (
+    fixedShares + percentageShares + remainder !== distributable ||
+    transferred + accruedTotal + nettedTotal + remainder !== distributable + releasedTotal
+  ) {
+    throw new Error("payout compiler broke conservation; this is a bug");
+  }
+  return {
+    policyId: policy.id,
+    policyVersion: policy.version,
+    distributable,
+    transfers,
+    lines,
+    remainder,
+    totals: {
+      fixedShares,
+      percentageShares,
+      unallocated,
+      capExcess: capExcessTotal,
+      transferred,
+      accrued: accruedTotal,
+      balanceReleased: releasedTotal,
+      clawbackNetted: nettedTotal,
+    },
+  };
+}
