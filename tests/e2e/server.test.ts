@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "~/utils/db.server";
+import { loadMigrations } from "~/utils/migrations.server";
 import { postgresTarget, realPostgresUrl, type TestDatabase } from "../setup/databases";
 
 async function freePort(): Promise<number> {
@@ -74,7 +75,9 @@ async function runToExit(extra: Record<string, string>): Promise<{ code: number 
 
 describe("npm start server", () => {
   let dataDir: string;
+  let migrationCount: number;
   beforeAll(async () => {
+    migrationCount = (await loadMigrations()).length;
     if (!existsSync("build/server/index.js")) throw new Error("no app build: run `npm run build` (npm test does it first)");
     dataDir = await mkdtemp(path.join(os.tmpdir(), "sf-data-"));
   });
@@ -89,7 +92,7 @@ describe("npm start server", () => {
       expect(health.status).toBe(200);
       expect(health.headers.get("cache-control")).toBe("no-store");
       const body = await health.json();
-      expect(body).toMatchObject({ status: "ok", database: { mode: "embedded", status: "ready", migrations: 1 } });
+      expect(body).toMatchObject({ status: "ok", database: { mode: "embedded", status: "ready", migrations: migrationCount } });
       const page = await fetch(`${server.url}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("StableFlow");
@@ -110,7 +113,7 @@ describe("npm start server", () => {
     // When the server starts again and stops
     const server = await startServer({ STABLEFLOW_DATA_DIR: dataDir });
     const body = await (await fetch(`${server.url}/healthz`)).json();
-    expect(body.database).toMatchObject({ mode: "embedded", status: "ready", migrations: 1 });
+    expect(body.database).toMatchObject({ mode: "embedded", status: "ready", migrations: migrationCount });
     expect(server.output()).toContain('"migrationsApplied":0');
     expect(await stopServer(server)).toBe(0);
 
@@ -145,7 +148,7 @@ describe("npm start server", () => {
       const server = await startServer({ DATABASE_URL: db.url!, STABLEFLOW_DATA_DIR: dataDir });
       try {
         const body = await (await fetch(`${server.url}/healthz`)).json();
-        expect(body).toMatchObject({ status: "ok", database: { mode: "postgres", status: "ready", migrations: 1 } });
+        expect(body).toMatchObject({ status: "ok", database: { mode: "postgres", status: "ready", migrations: migrationCount } });
         expect(server.output()).not.toContain(`:${new URL(db.url!).password}@`);
         expect(server.output()).toContain(":***@");
       } finally {

@@ -50,37 +50,37 @@ describe.each(databaseTargets())("migrations on $name", (target) => {
   });
 
   it("error: a migration applied to the database but missing from the folder is refused", async () => {
-    await mkdir(path.join(dir, "0002_extra"));
-    await writeFile(path.join(dir, "0002_extra", "migration.sql"), "CREATE TABLE extra (id int);");
+    await mkdir(path.join(dir, "9002_extra"));
+    await writeFile(path.join(dir, "9002_extra", "migration.sql"), "CREATE TABLE extra (id int);");
     await migrateDatabase(db, dir);
-    await rm(path.join(dir, "0002_extra"), { recursive: true });
+    await rm(path.join(dir, "9002_extra"), { recursive: true });
     await expectMigrationError(migrateDatabase(db, dir), "MIGRATION_MISSING");
   });
 
   it("error: a new migration that sorts before an applied one is refused", async () => {
-    await mkdir(path.join(dir, "0003_late"));
-    await writeFile(path.join(dir, "0003_late", "migration.sql"), "CREATE TABLE late (id int);");
+    await mkdir(path.join(dir, "9003_late"));
+    await writeFile(path.join(dir, "9003_late", "migration.sql"), "CREATE TABLE late (id int);");
     await migrateDatabase(db, dir);
-    await mkdir(path.join(dir, "0002_sneaked_in"));
-    await writeFile(path.join(dir, "0002_sneaked_in", "migration.sql"), "CREATE TABLE sneaked (id int);");
+    await mkdir(path.join(dir, "9002_sneaked_in"));
+    await writeFile(path.join(dir, "9002_sneaked_in", "migration.sql"), "CREATE TABLE sneaked (id int);");
     await expectMigrationError(migrateDatabase(db, dir), "MIGRATION_OUT_OF_ORDER");
   });
 
   it("error: a failing migration is rolled back whole and not recorded", async () => {
     await migrateDatabase(db, dir);
-    await mkdir(path.join(dir, "0002_broken"));
+    await mkdir(path.join(dir, "9002_broken"));
     await writeFile(
-      path.join(dir, "0002_broken", "migration.sql"),
+      path.join(dir, "9002_broken", "migration.sql"),
       "CREATE TABLE half_done (id int);\nINSERT INTO no_such_table VALUES (1);",
     );
     const error = await expectMigrationError(migrateDatabase(db, dir), "MIGRATION_FAILED");
-    expect(error.message).toContain("0002_broken");
+    expect(error.message).toContain("9002_broken");
     const leftovers = await db.withSession((s) =>
       s.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'half_done'"),
     );
     expect(leftovers[0].n).toBe(0);
-    const recorded = await db.withSession((s) => s.query<{ name: string }>("SELECT name FROM stableflow_migrations"));
-    expect(recorded.map((r) => r.name)).toEqual(["0001_ledger"]);
+    const recorded = await db.withSession((s) => s.query<{ name: string }>("SELECT name FROM stableflow_migrations ORDER BY name"));
+    expect(recorded.map((r) => r.name)).toEqual((await loadMigrations(path.resolve("migrations"))).map((m) => m.name));
   });
 
   it("error: a folder not named NNNN_snake_case is refused before anything runs", async () => {
