@@ -5,12 +5,13 @@
 import { statSync } from "node:fs";
 import { Keypair } from "@solana/web3.js";
 import { PROGRAM_SO_PATH } from "../tests/program/harness/artifacts.js";
-import { findMaxRecipients, lookupTableAddresses } from "../tests/program/harness/capacity.js";
+import { findMaxRecipients, lookupTableAddresses, shapeOptions } from "../tests/program/harness/capacity.js";
 import type { RuntimeKind } from "../tests/program/harness/runtime.js";
 import {
   distinctAmounts,
   newRecipients,
   planSplit,
+  runIdWithCanonicalFirstBump,
   sendSplit,
   setupTreasury,
   startRuntime,
@@ -30,6 +31,8 @@ interface RuntimeFigures {
   max_recipients_legacy: number;
   max_recipients_v0_alt: number;
   so_bytes: number;
+  /** Marginal CU per recipient measured near the v0 maximum (max-10 → max): shows any growth with n. */
+  cu_per_recipient_near_max: number;
   /** Raw CU of each sampled split, so the fit can be checked by eye. */
   cu_samples: Record<string, number>;
 }
@@ -74,10 +77,8 @@ async function measure(kind: RuntimeKind, soBytes: number): Promise<RuntimeFigur
   for (const count of SAMPLE_COUNTS) {
     const recipients = await newRecipients(world, count);
     // Legacy, no compute-budget instruction: the CU figure is the program's own consumption.
-    const outcome = await client.expectOk(
-      sendSplit(world, planSplit(world, recipients, distinctAmounts(count)), { feePayer: world.authority }),
-      `split to ${count}`,
-    );
+    const plan = planSplit(world, recipients, distinctAmounts(count), 0, runIdWithCanonicalFirstBump(world));
+    const outcome = await client.expectOk(sendSplit(world, plan, { feePayer: world.authority }), `split to ${count}`);
     samples.push([count, Number(outcome.computeUnits)]);
   }
   const { slope, intercept } = fitLine(samples);
@@ -93,6 +94,16 @@ async function measure(kind: RuntimeKind, soBytes: number): Promise<RuntimeFigur
   const v0 = await findMaxRecipients(world, "v0_alt", v0Pool, table);
   log(`[${kind}] v0+ALT max ${v0.max} (${v0.outcome.size} bytes, ${v0.outcome.computeUnits} CU); above: ${v0.refusalAboveMax}`);
 
+  // Near the top: the same recipients table, two canonical-bump splits ten recipients apart.
+  const nearMax: Array<[number, number]> = [];
+  for (const count of [v0.max - 10, v0.max]) {
+    const plan = planSplit(world, v0Pool.slice(0, count), distinctAmounts(count), 0, runIdWithCanonicalFirstBump(world));
+    const outcome = await client.expectOk(sendSplit(world, plan, shapeOptions(world, "v0_alt", table)), `v0 split to ${count}`);
+    nearMax.push([count, Number(outcome.computeUnits)]);
+  }
+  const nearMaxSlope = fitLine(nearMax).slope;
+  log(`[${kind}] near max ${JSON.stringify(nearMax)} slope ${nearMaxSlope.toFixed(1)}`);
+
   const perRecipient = Math.round(slope);
   return {
     cu_per_recipient: perRecipient,
@@ -102,7 +113,8 @@ async function measure(kind: RuntimeKind, soBytes: number): Promise<RuntimeFigur
     max_recipients_legacy: legacy.max,
     max_recipients_v0_alt: v0.max,
     so_bytes: soBytes,
-    cu_samples: Object.fromEntries(samples.map(([n, cu]) => [String(n), cu])),
+    cu_per_recipient_near_max: Math.round(nearMaxSlope),
+    cu_samples: Object.fromEntries([...samples, ...nearMax].map(([n, cu]) => [String(n), cu])),
   };
 }
 

@@ -2,22 +2,10 @@
 // instruction failed with its own error code and left every balance as it was.
 import { expect } from "vitest";
 import type { PublicKey } from "@solana/web3.js";
-import { fromBN, type DecodedEvent, type PayoutsClient, type SentTransaction, type TreasuryData } from "./client.js";
-import { snapshot, type SplitPlan, type StateSnapshot, type TreasuryWorld } from "./world.js";
+import { fromBN, type DecodedEvent, type PayoutsClient, type SentTransaction } from "./client.js";
+import { snapshot, type SplitBefore, type SplitPlan, type StateSnapshot, type TreasuryWorld } from "./world.js";
 
-export interface SplitBefore {
-  recipientBalances: bigint[];
-  vaultBalance: bigint;
-  treasury: TreasuryData;
-}
-
-export async function captureBeforeSplit(world: TreasuryWorld, plan: SplitPlan): Promise<SplitBefore> {
-  return {
-    recipientBalances: await world.client.tokenBalances(plan.recipients),
-    vaultBalance: await world.client.tokenBalance(world.vault),
-    treasury: await world.client.fetchTreasury(world.treasury),
-  };
-}
+export { captureBeforeSplit, type SplitBefore } from "./world.js";
 
 function sameName(event: DecodedEvent, name: string): boolean {
   return event.name.toLowerCase() === name.toLowerCase();

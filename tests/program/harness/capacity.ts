@@ -1,9 +1,16 @@
 // Finds, by really executing, the largest execute_split that fits one transaction: legacy, or v0
 // with an address lookup table. Shared by the split tests and bench/program.bench.ts.
 import { SystemProgram, type AddressLookupTableAccount, type PublicKey } from "@solana/web3.js";
-import { captureBeforeSplit, type SplitBefore } from "./assertions.js";
 import { SPLIT_COMPUTE_UNIT_LIMIT, TransactionTooLargeError, type SendOptions, type SentTransaction } from "./client.js";
-import { distinctAmounts, executeSplitIx, planSplit, type SplitPlan, type TreasuryWorld } from "./world.js";
+import {
+  captureBeforeSplit,
+  distinctAmounts,
+  executeSplitIx,
+  planSplit,
+  type SplitBefore,
+  type SplitPlan,
+  type TreasuryWorld,
+} from "./world.js";
 
 export type TxShape = "legacy" | "v0_alt";
 

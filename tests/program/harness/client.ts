@@ -22,6 +22,7 @@ import {
   TOKEN_2022_PROGRAM_ID,
   TOKEN_PROGRAM_ID,
   createAssociatedTokenAccountIdempotentInstruction,
+  createFreezeAccountInstruction,
   createInitializeMint2Instruction,
   createInitializeTransferFeeConfigInstruction,
   createMintToCheckedInstruction,
@@ -382,6 +383,13 @@ export class PayoutsClient {
     return [...this.eventParser.parseLogs(logs)] as DecodedEvent[];
   }
 
+  /** A numeric constant the IDL exposes (e.g. MAX_RECIPIENTS). */
+  constant(name: string): number {
+    const entry = (this.idl.constants ?? []).find((c) => c.name === name);
+    if (!entry) throw new Error(`the IDL declares no constant named ${name}`);
+    return Number(entry.value);
+  }
+
   /** The custom error number the IDL gives a named error; throws if the IDL has no such error. */
   errorCode(name: string): number {
     const entry = (this.idl.errors ?? []).find((e) => e.name === name || e.name === lowerFirst(name));
@@ -425,7 +433,8 @@ export class PayoutsClient {
         ),
       );
     }
-    instructions.push(createInitializeMint2Instruction(mint.publicKey, decimals, mintAuthority.publicKey, null, tokenProgram));
+    const freezeAuthority = options.freezable ? mintAuthority.publicKey : null;
+    instructions.push(createInitializeMint2Instruction(mint.publicKey, decimals, mintAuthority.publicKey, freezeAuthority, tokenProgram));
     await this.expectOk(this.send(instructions, [mint]), "create mint");
     return { mint: mint.publicKey, decimals, tokenProgram, mintAuthority };
   }
@@ -469,6 +478,12 @@ export class PayoutsClient {
       [],
       args.tokenProgram,
     );
+  }
+
+  /** Freezes a token account of a mint created with `freezable`. */
+  async freeze(account: PublicKey, mint: PublicKey, tokenProgram: PublicKey): Promise<void> {
+    const ix = createFreezeAccountInstruction(account, mint, this.runtime.payer.publicKey, [], tokenProgram);
+    await this.expectOk(this.send([ix]), "freeze account");
   }
 
   /** The token amount of a token account (same offset for SPL Token and Token-2022). */

@@ -4,7 +4,15 @@ import { Keypair, PublicKey, type AccountMeta, type TransactionInstruction } fro
 import { TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { loadIdl, loadProgramBinary } from "./artifacts.js";
 import { startBankrun } from "./bankrun.js";
-import { PayoutsClient, computePlanHash, newOrgId, newRunId, type SendOptions, type SentTransaction } from "./client.js";
+import {
+  PayoutsClient,
+  computePlanHash,
+  newOrgId,
+  newRunId,
+  type SendOptions,
+  type SentTransaction,
+  type TreasuryData,
+} from "./client.js";
 import { startLiteSvm } from "./litesvm.js";
 import type { RuntimeKind, SvmRuntime } from "./runtime.js";
 import type { ProgramBinary } from "./runtime.js";
@@ -37,10 +45,10 @@ export interface TreasuryWorld {
 /** Mint + treasury + funder, with `deposit` tokens moved into the vault through the program. */
 export async function setupTreasury(
   client: PayoutsClient,
-  options: { tokenProgram?: PublicKey; deposit?: bigint; funderBalance?: bigint } = {},
+  options: { tokenProgram?: PublicKey; deposit?: bigint; funderBalance?: bigint; freezable?: boolean } = {},
 ): Promise<TreasuryWorld> {
   const tokenProgram = options.tokenProgram ?? TOKEN_PROGRAM_ID;
-  const { mint, decimals } = await client.createMint({ tokenProgram });
+  const { mint, decimals } = await client.createMint({ tokenProgram, freezable: options.freezable ?? false });
   const authority = await client.newFundedKeypair();
   const funder = await client.newFundedKeypair();
   const orgId = newOrgId();
@@ -95,8 +103,13 @@ export interface SplitPlan {
   splitRecord: PublicKey;
 }
 
-export function planSplit(world: TreasuryWorld, recipients: PublicKey[], amounts: bigint[], batchIndex = 0): SplitPlan {
-  const runId = newRunId();
+export function planSplit(
+  world: TreasuryWorld,
+  recipients: PublicKey[],
+  amounts: bigint[],
+  batchIndex = 0,
+  runId: Buffer = newRunId(),
+): SplitPlan {
   return {
     runId,
     batchIndex,
@@ -105,6 +118,21 @@ export function planSplit(world: TreasuryWorld, recipients: PublicKey[], amounts
     planHash: computePlanHash(recipients, amounts),
     splitRecord: world.client.splitRecordAddress(world.treasury, runId, batchIndex),
   };
+}
+
+/**
+ * A run id whose SplitRecord PDA has bump 255, so the program's find_program_address takes one
+ * round: compute figures then do not jitter by 1,500 CU per extra bump round.
+ */
+export function runIdWithCanonicalFirstBump(world: TreasuryWorld, batchIndex = 0): Buffer {
+  for (;;) {
+    const runId = newRunId();
+    const [, bump] = PublicKey.findProgramAddressSync(
+      [Buffer.from("split"), world.treasury.toBuffer(), runId, Buffer.from([batchIndex & 0xff, batchIndex >> 8])],
+      world.client.programId,
+    );
+    if (bump === 255) return runId;
+  }
 }
 
 /** Overrides for building a deliberately wrong execute_split. */
@@ -143,8 +171,24 @@ export async function sendSplit(
   plan: SplitPlan,
   options: SendOptions & { signers?: Keypair[]; overrides?: SplitOverrides } = {},
 ): Promise<SentTransaction> {
-  const ix = await executeSplitIx(world, plan, options.overrides);
+  // Whoever pays the fee also pays the SplitRecord rent, unless a test says otherwise.
+  const ix = await executeSplitIx(world, plan, { payer: options.feePayer?.publicKey, ...options.overrides });
   return world.client.send([ix], options.signers ?? [world.authority], options);
+}
+
+export interface SplitBefore {
+  recipientBalances: bigint[];
+  vaultBalance: bigint;
+  treasury: TreasuryData;
+}
+
+/** Balances and treasury state right before a split, for before/after assertions. */
+export async function captureBeforeSplit(world: TreasuryWorld, plan: SplitPlan): Promise<SplitBefore> {
+  return {
+    recipientBalances: await world.client.tokenBalances(plan.recipients),
+    vaultBalance: await world.client.tokenBalance(world.vault),
+    treasury: await world.client.fetchTreasury(world.treasury),
+  };
 }
 
 /** Every token balance and the treasury's bytes: what a refused instruction must leave untouched. */

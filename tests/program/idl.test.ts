@@ -1,0 +1,126 @@
+// The IDL in idl/ is generated from the program source: the build script's check must find it
+// current, and every discriminator in it must be Anchor's sha256 prefix, recomputed here in TS.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Keypair, PublicKey } from "@solana/web3.js";
+import { describe, expect, it, vi } from "vitest";
+import { REPO_ROOT, loadIdl } from "./harness/artifacts.js";
+import { anchorDiscriminator } from "./harness/client.js";
+import { PayoutsClient } from "./harness/client.js";
+import type { SvmRuntime } from "./harness/runtime.js";
+
+vi.setConfig({ testTimeout: 600_000 });
+
+const BUILD_SCRIPT = join(REPO_ROOT, "scripts/build-program.mjs");
+const CHECK_ARGS = ["--check-idl"];
+
+/** The interface both sides build to: instruction → accounts, in order. */
+const INTERFACE_ACCOUNTS: Record<string, string[]> = {
+  initialize_treasury: ["payer", "authority", "treasury", "vault", "mint", "token_program", "system_program"],
+  deposit: ["depositor", "source", "treasury", "vault", "mint", "token_program"],
+  execute_split: ["payer", "authority", "treasury", "vault", "mint", "split_record", "token_program", "system_program"],
+  withdraw: ["authority", "treasury", "vault", "destination", "mint", "token_program"],
+  set_authority: ["authority", "new_authority", "treasury"],
+  set_paused: ["authority", "treasury"],
+};
+
+/** Every error the program suites assert by name; the IDL must give each its code. */
+const ERRORS_ASSERTED = [
+  "InvalidInstructionData",
+  "UnknownInstruction",
+  "NotEnoughAccounts",
+  "AuthorityMustSign",
+  "Unauthorized",
+  "TreasuryPaused",
+  "InvalidTreasury",
+  "InvalidVault",
+  "InvalidMint",
+  "InvalidTokenProgram",
+  "NoRecipients",
+  "AmountsCountMismatch",
+  "ZeroAmount",
+  "RecipientWrongMint",
+  "RecipientNotTokenAccount",
+  "RecipientIsVault",
+  "DuplicateRecipient",
+  "AmountOverflow",
+  "InsufficientVaultBalance",
+  "PlanHashMismatch",
+  "SplitAlreadyExecuted",
+  "InvalidSplitRecord",
+  "UnsupportedMintExtension",
+  "NewAuthorityMustSign",
+  "ZeroDepositOrWithdraw",
+  "TreasuryAlreadyInitialized",
+];
+
+const hex = (bytes: ArrayLike<number>) => Buffer.from(Array.from(bytes)).toString("hex");
+
+describe("stableflow_payouts IDL", () => {
+  const idl = loadIdl();
+
+  it("is current: the build script's IDL check exits 0", () => {
+    // When: the other half of the build regenerates the IDL in memory and compares it with idl/
+    const result = spawnSync(process.execPath, [BUILD_SCRIPT, ...CHECK_ARGS], { cwd: REPO_ROOT, encoding: "utf8" });
+    // Then
+    expect(result.error ?? null).toBeNull();
+    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it("instruction discriminators are sha256('global:<name>')[..8]", () => {
+    expect(idl.instructions.map((ix) => ix.name).sort()).toEqual(Object.keys(INTERFACE_ACCOUNTS).sort());
+    for (const ix of idl.instructions) {
+      expect(hex(ix.discriminator), ix.name).toBe(anchorDiscriminator("global", ix.name).toString("hex"));
+    }
+  });
+
+  it("account discriminators are sha256('account:<Name>')[..8]", () => {
+    expect((idl.accounts ?? []).map((a) => a.name).sort()).toEqual(["SplitRecord", "Treasury"]);
+    for (const account of idl.accounts ?? []) {
+      expect(hex(account.discriminator), account.name).toBe(anchorDiscriminator("account", account.name).toString("hex"));
+    }
+  });
+
+  it("event discriminators are sha256('event:<Name>')[..8]", () => {
+    expect((idl.events ?? []).map((e) => e.name).sort()).toEqual(
+      ["AuthorityChanged", "Deposited", "PausedChanged", "SplitExecuted", "TreasuryInitialized", "Withdrawn"].sort(),
+    );
+    for (const event of idl.events ?? []) {
+      expect(hex(event.discriminator), event.name).toBe(anchorDiscriminator("event", event.name).toString("hex"));
+    }
+  });
+
+  it("instruction accounts follow the interface order", () => {
+    for (const ix of idl.instructions) {
+      expect(
+        ix.accounts.map((a) => a.name),
+        ix.name,
+      ).toEqual(INTERFACE_ACCOUNTS[ix.name]);
+    }
+  });
+
+  it("error codes are contiguous from 6000 and name every error the suites assert", () => {
+    const errors = idl.errors ?? [];
+    errors.forEach((error, i) => expect(error.code, error.name).toBe(6000 + i));
+    const names = new Set(errors.map((e) => e.name));
+    for (const name of ERRORS_ASSERTED) expect(names.has(name), name).toBe(true);
+  });
+
+  it("Anchor's Program built from the IDL encodes instruction data behind the discriminator", async () => {
+    // Given: a client over no runtime (instructions are built offline)
+    const runtime = { payer: Keypair.generate() } as unknown as SvmRuntime;
+    const client = new PayoutsClient(runtime, idl);
+    expect(client.programId.equals(new PublicKey(idl.address))).toBe(true);
+    // When: set_paused(true) is encoded
+    const ix = await client.setPausedIx({ authority: Keypair.generate().publicKey, treasury: Keypair.generate().publicKey, paused: true });
+    // Then: discriminator, then a borsh bool
+    expect(ix.data.toString("hex")).toBe(anchorDiscriminator("global", "set_paused").toString("hex") + "01");
+    expect(ix.programId.equals(client.programId)).toBe(true);
+  });
+
+  it("the program id in the IDL is the one in Anchor.toml", () => {
+    const anchorToml = readFileSync(join(REPO_ROOT, "Anchor.toml"), "utf8");
+    expect(anchorToml).toContain(idl.address);
+  });
+});
