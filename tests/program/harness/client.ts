@@ -403,6 +403,8 @@ export class PayoutsClient {
     tokenProgram?: PublicKey;
     decimals?: number;
     transferFeeBasisPoints?: number;
+    /** Gives the runtime payer freeze authority over the mint. */
+    freezable?: boolean;
   } = {}): Promise<{ mint: PublicKey; decimals: number; tokenProgram: PublicKey; mintAuthority: Keypair }> {
     const tokenProgram = options.tokenProgram ?? TOKEN_PROGRAM_ID;
     const decimals = options.decimals ?? 6;
