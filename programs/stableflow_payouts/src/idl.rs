@@ -15,7 +15,9 @@ pub const IDL_RELATIVE_PATH: &str = "idl/stableflow_payouts.json";
 
 /// Absolute path of the committed IDL in this checkout.
 pub fn idl_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(IDL_RELATIVE_PATH)
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate_dir.parent().and_then(|programs| programs.parent()).unwrap_or(crate_dir);
+    root.join(IDL_RELATIVE_PATH)
 }
 
 fn field_type(ty: FieldType) -> Value {
