@@ -94,6 +94,34 @@ pub fn find_program_address(seeds: &[&[u8]], program_id: &Address) -> Result<(Ad
     }
 }
 
+/// The PDA for `seeds` (which end with the bump). Only available on chain.
+pub fn create_program_address(seeds: &[&[u8]], program_id: &Address) -> Result<Address, ProgramError> {
+    #[cfg(any(target_os = "solana", target_arch = "bpf"))]
+    {
+        let mut address = [0u8; 32];
+        // SAFETY: `seeds` has the slice-of-slices layout the syscall expects; `program_id` is
+        // 32 readable bytes; `address` is 32 writable bytes.
+        let result = unsafe {
+            syscalls::sol_create_program_address(
+                seeds.as_ptr() as *const u8,
+                seeds.len() as u64,
+                program_id as *const Address as *const u8,
+                address.as_mut_ptr(),
+            )
+        };
+        if result == 0 {
+            Ok(Address::new_from_array(address))
+        } else {
+            Err(ProgramError::InvalidSeeds)
+        }
+    }
+    #[cfg(not(any(target_os = "solana", target_arch = "bpf")))]
+    {
+        core::hint::black_box((seeds, program_id));
+        Err(ProgramError::InvalidSeeds)
+    }
+}
+
 /// The fields of the Clock sysvar the program records.
 pub struct ClockNow {
     pub slot: u64,

@@ -9,7 +9,7 @@ use crate::error::PayoutError;
 use crate::events::SplitExecuted;
 use crate::instructions::Invocation;
 use crate::instructions::{
-    check_treasury_accounts, is_owned_by, load_treasury, load_treasury_mut, mint_decimals, vault_balance,
+    check_treasury_accounts, is_owned_by, load_treasury_at_pda, load_treasury_mut, mint_decimals, vault_balance,
 };
 use crate::state::seeds::{SPLIT_SEED, TREASURY_SEED};
 use crate::state::split_record::{SplitRecord, SplitRecordInit};
@@ -250,7 +250,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
     if !payer.is_signer() {
         return Err(PayoutError::PayerMustSign.into());
     }
-    let treasury = load_treasury(treasury_account, program_id)?;
+    let treasury = load_treasury_at_pda(treasury_account, program_id)?;
     if !address_eq(authority.address(), &treasury.authority) {
         return Err(PayoutError::Unauthorized.into());
     }
@@ -274,7 +274,24 @@ pub fn process(ix: Invocation) -> ProgramResult {
     }
     let decimals = mint_decimals(mint)?;
 
-    // Effects: transfers, the batch record, the treasury totals, the event.
+    // Effects: event, transfers, the batch record, the treasury totals. The event is logged
+    // first because every token CPI adds log lines and runtimes truncate a transaction's log at
+    // 10 KB: logged last, it would be cut from a full batch. The transaction is atomic, so a
+    // failed transfer discards the event with everything else.
+    let clock = sys::clock()?;
+    let recipient_count = recipients.len() as u16;
+    let treasury_address = treasury_account.address().clone();
+    SplitExecuted {
+        treasury: treasury_address.clone(),
+        run_id: *args.run_id,
+        batch_index: args.batch_index(),
+        recipient_count,
+        total,
+        plan_hash: *args.plan_hash,
+        slot: clock.slot,
+    }
+    .emit();
+
     let treasury_bump = [treasury.bump];
     let treasury_seeds = [
         Seed::from(TREASURY_SEED),
@@ -297,10 +314,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
     };
     pay_recipients(&mut payout, &args)?;
 
-    let treasury_address = treasury_account.address().clone();
     create_split_record(&SplitRecordContext { program_id, payer, treasury: &treasury_address, record: split_record, args: &args }, record_bump)?;
-    let clock = sys::clock()?;
-    let recipient_count = recipients.len() as u16;
     let init = SplitRecordInit {
         treasury: &treasury_address,
         run_id: args.run_id,
@@ -317,17 +331,6 @@ pub fn process(ix: Invocation) -> ProgramResult {
     SplitRecord::write(unsafe { split_record.borrow_unchecked_mut() }, &init)?;
 
     load_treasury_mut(treasury_account, program_id)?.record_split(total)?;
-
-    SplitExecuted {
-        treasury: treasury_address,
-        run_id: *args.run_id,
-        batch_index: args.batch_index(),
-        recipient_count,
-        total,
-        plan_hash: *args.plan_hash,
-        slot: clock.slot,
-    }
-    .emit();
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use crate::discriminator;
 use crate::error::PayoutError;
 use crate::events::Withdrawn;
 use crate::instructions::Invocation;
-use crate::instructions::{check_treasury_accounts, load_treasury, mint_decimals, parse_u64_only, vault_balance};
+use crate::instructions::{check_treasury_accounts, load_treasury_at_pda, mint_decimals, parse_u64_only, vault_balance};
 use crate::state::seeds::TREASURY_SEED;
 use pinocchio::address::address_eq;
 use pinocchio::cpi::{Seed, Signer};
@@ -55,7 +55,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
     if !authority.is_signer() {
         return Err(PayoutError::AuthorityMustSign.into());
     }
-    let treasury = load_treasury(treasury_account, program_id)?;
+    let treasury = load_treasury_at_pda(treasury_account, program_id)?;
     if !address_eq(authority.address(), &treasury.authority) {
         return Err(PayoutError::Unauthorized.into());
     }
