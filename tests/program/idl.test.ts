@@ -5,15 +5,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Keypair, PublicKey } from "@solana/web3.js";
 import { describe, expect, it, vi } from "vitest";
-import { REPO_ROOT, loadIdl } from "./harness/artifacts.js";
+import { BUILD_SCRIPT_PATH, REPO_ROOT, loadIdl } from "./harness/artifacts.js";
 import { anchorDiscriminator } from "./harness/client.js";
 import { PayoutsClient } from "./harness/client.js";
 import type { SvmRuntime } from "./harness/runtime.js";
 
 vi.setConfig({ testTimeout: 600_000 });
 
-const BUILD_SCRIPT = join(REPO_ROOT, "scripts/build-program.mjs");
-const CHECK_ARGS = ["--check-idl"];
+/** The build script regenerates the IDL from the crate in memory and diffs it with idl/. */
+const CHECK_IDL_ARGS = ["--check-idl"];
 
 /** The interface both sides build to: instruction → accounts, in order. */
 const INTERFACE_ACCOUNTS: Record<string, string[]> = {
@@ -61,8 +61,8 @@ describe("stableflow_payouts IDL", () => {
   const idl = loadIdl();
 
   it("is current: the build script's IDL check exits 0", () => {
-    // When: the other half of the build regenerates the IDL in memory and compares it with idl/
-    const result = spawnSync(process.execPath, [BUILD_SCRIPT, ...CHECK_ARGS], { cwd: REPO_ROOT, encoding: "utf8" });
+    // When: the IDL generator runs over the current crate in check mode
+    const result = spawnSync(process.execPath, [BUILD_SCRIPT_PATH, ...CHECK_IDL_ARGS], { cwd: REPO_ROOT, encoding: "utf8" });
     // Then
     expect(result.error ?? null).toBeNull();
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);

@@ -1,6 +1,7 @@
 // Locates the program's build outputs in this repo and refuses to run against a missing or
 // stale build: the suite must exercise the .so built from the source next to it.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Idl } from "@coral-xyz/anchor";
@@ -8,22 +9,28 @@ import type { Idl } from "@coral-xyz/anchor";
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const PROGRAM_SO_PATH = join(REPO_ROOT, "target/deploy/stableflow_payouts.so");
 export const IDL_PATH = join(REPO_ROOT, "idl/stableflow_payouts.json");
-export const PROGRAM_SRC_DIR = join(REPO_ROOT, "programs/stableflow_payouts");
+export const BUILD_SCRIPT_PATH = join(REPO_ROOT, "scripts/build-program.mjs");
 export const BUILD_COMMAND = "node scripts/build-program.mjs";
 
 export class MissingBuildError extends Error {
   readonly code = "PROGRAM_BUILD_MISSING";
 }
 
-/** Newest modification time of any file under the program crate (sources, Cargo.toml). */
-function newestSourceMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
-    else newest = Math.max(newest, statSync(path).mtimeMs);
+let buildChecked = false;
+
+/**
+ * The build script's own `--check` compares a hash of the crate, manifests, flags and toolchain
+ * (and the .so's own hash) with the stamp it wrote: a stale or foreign .so is refused.
+ */
+function assertBuildIsCurrent(): void {
+  if (buildChecked || !existsSync(BUILD_SCRIPT_PATH)) return;
+  const result = spawnSync(process.execPath, [BUILD_SCRIPT_PATH, "--check"], { cwd: REPO_ROOT, encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new MissingBuildError(
+      `${PROGRAM_SO_PATH} is not the build of the current sources (${(result.stdout + result.stderr).trim()}). Rebuild: \`${BUILD_COMMAND}\``,
+    );
   }
-  return newest;
+  buildChecked = true;
 }
 
 export function loadProgramBinary(): Uint8Array {
@@ -33,16 +40,7 @@ export function loadProgramBinary(): Uint8Array {
     );
   }
   // Escape hatch for running the suite while the program is mid-edit; never set in CI.
-  const allowStale = process.env.PROGRAM_TESTS_ALLOW_STALE_SO === "1";
-  if (existsSync(PROGRAM_SRC_DIR) && !allowStale) {
-    const soMtime = statSync(PROGRAM_SO_PATH).mtimeMs;
-    const srcMtime = newestSourceMtime(PROGRAM_SRC_DIR);
-    if (srcMtime > soMtime) {
-      throw new MissingBuildError(
-        `${PROGRAM_SO_PATH} is older than the sources in programs/stableflow_payouts. Rebuild: \`${BUILD_COMMAND}\``,
-      );
-    }
-  }
+  if (process.env.PROGRAM_TESTS_ALLOW_STALE_SO !== "1") assertBuildIsCurrent();
   return new Uint8Array(readFileSync(PROGRAM_SO_PATH));
 }
 
