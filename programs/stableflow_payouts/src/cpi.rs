@@ -21,10 +21,12 @@ pub struct TransferChecked<'a> {
 }
 
 impl TransferChecked<'_> {
+    pub const DISCRIMINATOR: u8 = 12;
+
     #[inline(always)]
     pub fn invoke_signed(&self, amount: u64, signers: &[Signer]) -> ProgramResult {
         let mut data = [0u8; 10];
-        data[0] = 12;
+        data[0] = Self::DISCRIMINATOR;
         data[1..9].copy_from_slice(&amount.to_le_bytes());
         data[9] = self.decimals;
         let metas = [

@@ -16,7 +16,8 @@ use crate::state::split_record::{SplitRecord, SplitRecordInit};
 use crate::state::token::{check_token_account, SYSTEM_PROGRAM_ID};
 use crate::sys;
 use pinocchio::address::address_eq;
-use pinocchio::cpi::{Seed, Signer};
+use pinocchio::cpi::{invoke_signed_unchecked, CpiAccount, Seed, Signer};
+use pinocchio::instruction::{InstructionAccount, InstructionView};
 use pinocchio::{AccountView, Address, ProgramResult};
 
 pub const NAME: &str = "execute_split";
@@ -133,13 +134,15 @@ pub fn add_amount(total: u64, amount: u64) -> Result<u64, PayoutError> {
     total.checked_add(amount).ok_or(PayoutError::AmountOverflow)
 }
 
-/// Whether `items[index]` equals an earlier item. On chain the items are account views,
-/// whose equality is identity of the runtime account (the runtime gives a repeated account
-/// the same slot), so this is one pointer comparison per earlier recipient.
+/// Whether `recipients[index]` repeats an earlier recipient, given that none before it does.
+///
+/// The runtime serializes an instruction's accounts in order and writes a repeated account as
+/// a back-reference to its first slot, so distinct accounts sit at strictly increasing
+/// addresses and a repeat's address is no greater than its predecessor's. One comparison per
+/// recipient instead of a scan of all earlier ones (which cost ~6 CU per pair at 50 recipients).
 #[inline(always)]
-pub fn repeats_earlier<T: PartialEq>(items: &[T], index: usize) -> bool {
-    let current = &items[index];
-    items[..index].iter().any(|earlier| earlier == current)
+pub fn repeats_earlier(recipients: &[AccountView], index: usize) -> bool {
+    index > 0 && recipients[index].account_ptr() <= recipients[index - 1].account_ptr()
 }
 
 /// sha256 over (recipient address || amount LE) for each recipient, in one syscall: the
@@ -222,14 +225,37 @@ struct Payout<'a> {
     signer: &'a [Signer<'a, 'a>],
 }
 
-/// One TransferChecked per recipient.
+/// One TransferChecked per recipient. The instruction and CPI account arrays are built once;
+/// each iteration only swaps in the recipient and the amount (whose LE bytes are copied
+/// straight from the instruction data).
 #[inline(never)]
-fn pay_recipients(payout: &mut Payout, args: &SplitArgs) -> ProgramResult {
+fn pay_recipients(payout: &Payout, args: &SplitArgs) {
+    let transfer = &payout.transfer;
+    let mut data = [0u8; 10];
+    data[0] = TransferChecked::DISCRIMINATOR;
+    data[9] = transfer.decimals;
+    let mut metas = [
+        InstructionAccount::writable(transfer.from.address()),
+        InstructionAccount::readonly(transfer.mint.address()),
+        InstructionAccount::writable(transfer.to.address()),
+        InstructionAccount::readonly_signer(transfer.authority.address()),
+    ];
+    let mut cpi_accounts = [
+        CpiAccount::from(transfer.from),
+        CpiAccount::from(transfer.mint),
+        CpiAccount::from(transfer.to),
+        CpiAccount::from(transfer.authority),
+    ];
     for (index, recipient) in payout.recipients.iter().enumerate() {
-        payout.transfer.to = recipient;
-        payout.transfer.invoke_signed(args.amount(index), payout.signer)?;
+        data[1..9].copy_from_slice(&args.amounts[index]);
+        metas[2] = InstructionAccount::writable(recipient.address());
+        cpi_accounts[2] = CpiAccount::from(recipient);
+        let instruction = InstructionView { program_id: transfer.token_program, data: &data, accounts: &metas };
+        // SAFETY: no view of any of these accounts' data is alive during the call (validation
+        // used scoped read-only views), so the token program's writes cannot alias a Rust
+        // reference. A failed CPI aborts the whole transaction, so there is no result to check.
+        unsafe { invoke_signed_unchecked(&instruction, &cpi_accounts, payout.signer) };
     }
-    Ok(())
 }
 
 #[inline(never)]
@@ -300,7 +326,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
         Seed::from(&treasury_bump),
     ];
     let signer = [Signer::from(&treasury_seeds)];
-    let mut payout = Payout {
+    let payout = Payout {
         transfer: TransferChecked {
             token_program: token_program.address(),
             from: vault,
@@ -312,7 +338,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
         recipients,
         signer: &signer,
     };
-    pay_recipients(&mut payout, &args)?;
+    pay_recipients(&payout, &args);
 
     create_split_record(&SplitRecordContext { program_id, payer, treasury: &treasury_address, record: split_record, args: &args }, record_bump)?;
     let init = SplitRecordInit {
@@ -440,12 +466,19 @@ mod tests {
 
     #[test]
     fn error_duplicate_recipient() {
-        let a = Address::new_from_array([1; 32]);
-        let b = Address::new_from_array([2; 32]);
-        let list = [a.clone(), b.clone(), a.clone()];
-        assert!(!repeats_earlier(&list, 0));
-        assert!(!repeats_earlier(&list, 1));
-        assert!(repeats_earlier(&list, 2));
+        // Given runtime accounts laid out in order, as the loader serializes them,
+        let mut slots: [pinocchio::account::RuntimeAccount; 3] = Default::default();
+        let base = slots.as_mut_ptr();
+        // SAFETY: the pointers address live elements of `slots`, which outlives the views.
+        let view = |i: usize| unsafe { AccountView::new_unchecked(base.add(i)) };
+        // When every recipient is a distinct slot, Then none repeats;
+        let distinct = [view(0), view(1), view(2)];
+        assert!((0..3).all(|i| !repeats_earlier(&distinct, i)));
+        // When a later recipient refers back to an earlier slot, Then it is a repeat.
+        let repeated = [view(0), view(1), view(0)];
+        assert!(repeats_earlier(&repeated, 2));
+        let adjacent = [view(1), view(1)];
+        assert!(repeats_earlier(&adjacent, 1));
     }
 
     #[test]
