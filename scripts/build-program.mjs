@@ -7,6 +7,7 @@
 //   node scripts/build-program.mjs --check      exit 1 if the .so is missing or stale (no build)
 //   node scripts/build-program.mjs --check-idl  exit 1 with the first difference if idl/ is stale
 //   node scripts/build-program.mjs --build-sbf  build with Solana's `cargo build-sbf` instead
+//   node scripts/build-program.mjs --test       run the crate's host unit tests (cargo test)
 //
 // Node built-ins only. See docs/toolchain.md for the route and why each flag is there.
 import { spawnSync } from "node:child_process";
@@ -205,12 +206,24 @@ function runIdlGenerator(check) {
   return result.status ?? 1;
 }
 
+/** Runs the crate's host unit tests with Debian's toolchain. Returns cargo's exit status. */
+function runHostTests() {
+  const env = { ...process.env, RUSTC };
+  delete env.RUSTFLAGS;
+  const result = run(CARGO, ["test", "--locked", "-p", PROGRAM], { env, stdio: "inherit" });
+  return result.status ?? 1;
+}
+
 function main(argv) {
   const flags = new Set(argv);
-  const known = ["--force", "--check", "--check-idl", "--build-sbf"];
+  const known = ["--force", "--check", "--check-idl", "--build-sbf", "--test"];
   const unknown = [...flags].filter((f) => !known.includes(f));
   if (unknown.length > 0) throw new BuildError(`unknown option ${unknown.join(", ")} (known: ${known.join(", ")})`);
 
+  if (flags.has("--test")) {
+    if (!fs.existsSync(CARGO) || !fs.existsSync(RUSTC)) ensureToolchain();
+    return runHostTests() === 0 ? 0 : 1;
+  }
   if (flags.has("--check-idl")) {
     if (!fs.existsSync(CARGO) || !fs.existsSync(RUSTC)) ensureToolchain();
     return runIdlGenerator(true) === 0 ? 0 : 1;
