@@ -81,7 +81,8 @@ export async function handleDodoWebhook(request: Request, deps: DodoWebhookDeps 
   try {
     rawBody = await readBoundedBody(request, WEBHOOK_BODY_LIMIT_BYTES);
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return json(413, { error: "payload too large" });
+    // The unread rest of the body makes the connection unusable: say so, so clients do not reuse it.
+    if (error instanceof BodyTooLargeError) return json(413, { error: "payload too large" }, { connection: "close" });
     // The client went away mid-body: nothing to answer that anyone will read.
     return json(400, { error: "unreadable body" });
   }

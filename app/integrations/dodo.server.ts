@@ -3,6 +3,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import DodoPayments from "dodopayments";
+import { startDodoDouble } from "../../tests/mocks/dodo";
 import type { Env } from "~/utils/env.server";
 import { DodoWebhookVerifier, generateWebhookSecret } from "./webhook-verification.server";
 
@@ -47,7 +48,7 @@ type SimulatorHolder = { [SIMULATOR_KEY]?: Promise<{ baseURL: string; close(): P
 /** The in-process Dodo double that backs simulator mode; one per process, started on first use. */
 async function simulatorDouble(): Promise<{ baseURL: string; close(): Promise<void> }> {
   const holder = globalThis as SimulatorHolder;
-  holder[SIMULATOR_KEY] ??= import("../../tests/mocks/dodo").then(({ startDodoDouble }) => startDodoDouble());
+  holder[SIMULATOR_KEY] ??= startDodoDouble();
   return holder[SIMULATOR_KEY]!;
 }
 

@@ -49,8 +49,10 @@ function checkedCheckoutUrl(raw: string | null | undefined, mode: DodoConnection
   if (!raw) return null;
   try {
     const url = new URL(raw);
-    // A redirect target from the network: only https, or http for the local simulator.
-    if (url.protocol === "https:" || (mode === "simulator" && url.protocol === "http:")) return url.toString();
+    // A redirect target from the network: https, or plain http only on loopback (the simulator, or the
+    // local Dodo double a test or demo points DODO_PAYMENTS_BASE_URL at).
+    const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+    if (url.protocol === "https:" || (url.protocol === "http:" && (mode === "simulator" || loopback))) return url.toString();
   } catch {
     // fall through
   }

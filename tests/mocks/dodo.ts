@@ -32,7 +32,7 @@ export interface DodoDouble {
   baseURL: string;
   requests: RecordedDodoRequest[];
   sessions: Map<string, DodoDoubleSession>;
-  /** The next `times` requests answer `status` with `body` (Dodo's error shape by default). */
+  /** The next `times` requests answer `status` with `body` (Dodo's error shape by default); status 0 drops the connection. */
   failNext(status: number, times?: number, body?: unknown): void;
   reset(): void;
   close(): Promise<void>;
@@ -143,6 +143,11 @@ export async function startDodoDouble(options: DodoDoubleOptions = {}): Promise<
         failure.remaining -= 1;
         const { status, body: failBody } = failure;
         if (failure.remaining === 0) failure = null;
+        // Status 0: the connection dies without an answer, as when Dodo is unreachable mid-request.
+        if (status === 0) {
+          req.socket.destroy();
+          return;
+        }
         send(res, status, failBody);
         return;
       }
@@ -179,6 +184,8 @@ export async function startDodoDouble(options: DodoDoubleOptions = {}): Promise<
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  // The double must never be what keeps a process (a dev server, a test worker) alive.
+  server.unref();
   const { port } = server.address() as AddressInfo;
 
   return {
