@@ -4,7 +4,7 @@ import { Keypair, PublicKey, SystemProgram, TransactionInstruction } from "@sola
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { captureBeforeSplit, expectRefused, expectSplitApplied } from "./harness/assertions.js";
 import { lookupTableAddresses, shapeOptions } from "./harness/capacity.js";
-import { TOKEN_2022_PROGRAM_ID, computePlanHash, getAssociatedTokenAddressSync, type PayoutsClient } from "./harness/client.js";
+import { TOKEN_2022_PROGRAM_ID, computePlanHash, type PayoutsClient } from "./harness/client.js";
 import {
   RUNTIME_KINDS,
   distinctAmounts,
@@ -72,17 +72,20 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: wrong vault (another token account of the same mint)", async () => {
+    // Given: a token account of the right mint that is not the treasury's vault; When / Then
     await expectRefused(world, watched, "InvalidVault", () =>
       sendSplit(world, goodPlan(), { overrides: { vault: recipients[3]! } }),
     );
   });
 
   it("error: mint account is not the treasury's mint", async () => {
+    // Given: another mint of the same token program in the mint slot; When / Then
     const other = await client.createMint({ tokenProgram: world.tokenProgram });
     await expectRefused(world, watched, "InvalidMint", () => sendSplit(world, goodPlan(), { overrides: { mint: other.mint } }));
   });
 
   it("error: token program is not the treasury's", async () => {
+    // Given: Token-2022 named for an SPL Token treasury; When / Then
     await expectRefused(world, watched, "InvalidTokenProgram", () =>
       sendSplit(world, goodPlan(), { overrides: { tokenProgram: TOKEN_2022_PROGRAM_ID } }),
     );
@@ -129,16 +132,19 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: the vault as a recipient", async () => {
+    // Given: the vault itself among the recipients, hash consistent; When / Then
     const plan = consistentPlan([recipients[0]!, world.vault], [100n, 200n]);
     await expectRefused(world, watched, "RecipientIsVault", () => sendSplit(world, plan));
   });
 
   it("error: duplicate recipient", async () => {
+    // Given: the same token account twice, hash consistent; When / Then
     const plan = consistentPlan([recipients[0]!, recipients[1]!, recipients[0]!], [100n, 200n, 300n]);
     await expectRefused(world, watched, "DuplicateRecipient", () => sendSplit(world, plan));
   });
 
   it("error: zero amount", async () => {
+    // Given: one amount of zero, hash consistent; When / Then
     const plan = consistentPlan(recipients.slice(0, 3), [100n, 0n, 300n]);
     await expectRefused(world, watched, "ZeroAmount", () => sendSplit(world, plan));
   });
@@ -152,6 +158,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: more amounts than recipients", async () => {
+    // Given: two recipient accounts but three amounts; When / Then
     const plan = consistentPlan(recipients.slice(0, 2), [100n, 200n]);
     await expectRefused(world, watched, "AmountsCountMismatch", () =>
       sendSplit(world, plan, { overrides: { amounts: [100n, 200n, 300n] } }),
@@ -159,6 +166,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: no recipients", async () => {
+    // Given: an empty plan; When / Then
     const plan = consistentPlan([], []);
     await expectRefused(world, watched, "NoRecipients", () => sendSplit(world, plan));
   });
@@ -171,11 +179,13 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: u64 overflow in the sum", async () => {
+    // Given: two amounts whose sum wraps u64; When / Then
     const plan = consistentPlan(recipients.slice(0, 2), [U64_MAX, 2n]);
     await expectRefused(world, watched, "AmountOverflow", () => sendSplit(world, plan));
   });
 
   it("error: plan hash mismatch (one flipped bit)", async () => {
+    // Given: the right accounts and amounts with one bit of the hash flipped; When / Then
     const plan = goodPlan();
     const tampered = Buffer.from(plan.planHash);
     tampered[0] = tampered[0]! ^ 1;
@@ -230,12 +240,14 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: split record address is not the PDA (a random address)", async () => {
+    // Given: a random address in the split record slot; When / Then
     await expectRefused(world, watched, "InvalidSplitRecord", () =>
       sendSplit(world, goodPlan(), { overrides: { splitRecord: Keypair.generate().publicKey } }),
     );
   });
 
   it("error: split record address of another batch", async () => {
+    // Given: the PDA of batch + 1 in the split record slot; When / Then: refused, and nothing created there
     const plan = goodPlan();
     const otherBatch = client.splitRecordAddress(world.treasury, plan.runId, plan.batchIndex + 1);
     await expectRefused(world, watched, "InvalidSplitRecord", () => sendSplit(world, plan, { overrides: { splitRecord: otherBatch } }));
@@ -260,21 +272,23 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: withdraw without the authority's signature", async () => {
-    const destination = getAssociatedTokenAddressSync(world.mint, world.funder.publicKey, true, world.tokenProgram);
+    // Given: a withdraw naming the real authority as a non-signer (built by hand)
     const ix = await client.withdrawIx({
       authority: world.authority.publicKey,
       treasury: world.treasury,
       vault: world.vault,
-      destination,
+      destination: world.funderAccount,
       mint: world.mint,
       tokenProgram: world.tokenProgram,
       amount: 1_000n,
     });
     ix.keys[0] = { ...ix.keys[0]!, isSigner: false };
+    // When / Then
     await expectRefused(world, watched, "AuthorityMustSign", () => client.send([ix], []));
   });
 
   it("error: deposit and withdraw of zero", async () => {
+    // Given / When / Then: a zero deposit, then a zero withdraw
     const depositIx = await client.depositIx({
       depositor: world.funder.publicKey,
       source: world.funderAccount,
@@ -298,6 +312,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: too few accounts for execute_split", async () => {
+    // Given: execute_split with only its first four accounts (built by hand); When / Then
     const full = await executeSplitIx(world, goodPlan());
     const ix = new TransactionInstruction({ programId: full.programId, keys: full.keys.slice(0, 4), data: full.data });
     await expectRefused(world, watched, "NotEnoughAccounts", () => client.send([ix], [world.authority]));
@@ -311,6 +326,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
   });
 
   it("error: trailing bytes after the instruction data", async () => {
+    // Given: a valid execute_split with one extra byte (raw data built by hand); When / Then
     const full = await executeSplitIx(world, goodPlan());
     const ix = new TransactionInstruction({ programId: full.programId, keys: full.keys, data: Buffer.concat([full.data, Buffer.from([0])]) });
     await expectRefused(world, watched, "InvalidInstructionData", () => client.send([ix], [world.authority]));

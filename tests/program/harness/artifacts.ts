@@ -33,15 +33,13 @@ function assertBuildIsCurrent(): void {
   buildChecked = true;
 }
 
-export function loadProgramBinary(): Uint8Array {
-  if (!existsSync(PROGRAM_SO_PATH)) {
-    throw new MissingBuildError(
-      `${PROGRAM_SO_PATH} does not exist. Build the program from this repo first: \`${BUILD_COMMAND}\``,
-    );
+export function loadProgramBinary(soPath: string = PROGRAM_SO_PATH): Uint8Array {
+  if (!existsSync(soPath)) {
+    throw new MissingBuildError(`${soPath} does not exist. Build the program from this repo first: \`${BUILD_COMMAND}\``);
   }
   // Escape hatch for running the suite while the program is mid-edit; never set in CI.
   if (process.env.PROGRAM_TESTS_ALLOW_STALE_SO !== "1") assertBuildIsCurrent();
-  return new Uint8Array(readFileSync(PROGRAM_SO_PATH));
+  return new Uint8Array(readFileSync(soPath));
 }
 
 export function loadIdl(): Idl {
