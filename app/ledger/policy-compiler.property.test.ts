@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { U64_MAX } from "./money";
-import type { PayoutRuleSpec, PolicyVersion, RecipientState } from "./policy";
+import { assertValidPolicy, isValidatedPolicy, type PayoutRuleSpec, type PolicyVersion, type RecipientState } from "./policy";
 import { compilePayout, type CompileInput, type PayoutLine, type PayoutPlan } from "./policy-compiler";
 
 const RUNS = 2000;
@@ -168,6 +168,18 @@ describe("compilePayout properties", () => {
     );
   });
 
+  it("a validated (frozen) policy compiles to the same plan as an unvalidated copy", () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const expected = compilePayout(input);
+        const validated = assertValidPolicy(structuredClone(input.policy));
+        expect(isValidatedPolicy(validated)).toBe(true);
+        expect(compilePayout({ ...input, policy: validated })).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("does not depend on the order of rules, recipients or period figures in the input", () => {
     fc.assert(
       fc.property(inputArb, fc.integer(), (input, seed) => {
@@ -182,6 +194,15 @@ describe("compilePayout properties", () => {
           [rules[i], rules[j]] = [rules[j]!, rules[i]!];
         }
         expect(compilePayout({ ...input, policy: { ...input.policy, rules } })).toEqual(expected);
+        // recipients handed over in id order (the compiler's merge-join path), with bystanders that
+        // have no rule (skipped by the merge, ignored by the lookup)
+        const bystander = (id: string): RecipientState => ({ id, status: "ACTIVE", walletVerified: true, balance: 9n, clawbackOwed: 0n });
+        const withBystanders = [...input.recipients.values(), bystander("~zz"), bystander(""), bystander("m~")];
+        const byId = (a: RecipientState, b: RecipientState) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+        const sortedRecipients = new Map(withBystanders.sort(byId).map((r) => [r.id, r] as const));
+        expect(compilePayout({ ...input, recipients: sortedRecipients })).toEqual(expected);
+        const shuffledRecipients = new Map(withBystanders.reverse().map((r) => [r.id, r] as const));
+        expect(compilePayout({ ...input, recipients: shuffledRecipients })).toEqual(expected);
       }),
       { numRuns: RUNS },
     );

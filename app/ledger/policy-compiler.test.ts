@@ -336,6 +336,14 @@ describe("input errors", () => {
     expect(codeOf(() => compile(10n, [pct("a", 100)], { overrides: { a: { status: "REMOVED" } } }))).toBe("RULE_RECIPIENT_REMOVED");
   });
 
+  it("error: unknown recipient when the recipients come in id order (merge path)", () => {
+    const rules = [pct("b", 100), pct("d", 100)];
+    const recipients = recipientsFor([pct("a", 1), pct("b", 1), pct("c", 1)]);
+    expect(codeOf(() => compilePayout({ distributable: 10n, policy: { id: "pol", version: 1, rules }, recipients }))).toBe(
+      "RULE_RECIPIENT_UNKNOWN",
+    );
+  });
+
   it("error: negative balance or clawback, or a recipient filed under another id", () => {
     expect(codeOf(() => compile(10n, [pct("a", 100)], { overrides: { a: { balance: -1n } } }))).toBe("INPUT_RECIPIENT_INVALID");
     expect(codeOf(() => compile(10n, [pct("a", 100)], { overrides: { a: { clawbackOwed: -1n } } }))).toBe("INPUT_RECIPIENT_INVALID");

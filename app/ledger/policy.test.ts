@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   assertValidPolicy,
   findPolicyIssues,
+  isValidatedPolicy,
   parsePolicyVersion,
   PolicyError,
   type PayoutRuleSpec,
@@ -129,6 +130,27 @@ describe("findPolicyIssues", () => {
     expect(error.code).toBe("RULE_BPS_OUT_OF_RANGE");
     expect(error.issues.map((issue) => issue.code)).toEqual(["RULE_BPS_OUT_OF_RANGE", "RULE_FIXED_AMOUNT_INVALID", "RULE_CAP_INVALID"]);
     expect(error.message).toContain("and 2 more");
+  });
+});
+
+describe("validated policies", () => {
+  it("assertValidPolicy freezes the version and its rules, and remembers it", () => {
+    const policy = policyOf([pct("r1", "a", 100), fixed("r2", "b", 5n)]);
+    expect(isValidatedPolicy(policy)).toBe(false);
+    assertValidPolicy(policy);
+    expect(isValidatedPolicy(policy)).toBe(true);
+    expect(Object.isFrozen(policy) && Object.isFrozen(policy.rules) && policy.rules.every((rule) => Object.isFrozen(rule))).toBe(true);
+    // ESM is strict mode: writing to a frozen rule throws instead of silently changing a validated policy
+    expect(() => {
+      (policy.rules[0] as { basisPoints: number }).basisPoints = 20_000;
+    }).toThrow(TypeError);
+  });
+
+  it("an invalid policy is neither frozen nor remembered", () => {
+    const policy = policyOf([pct("r1", "a", 0)]);
+    expect(() => assertValidPolicy(policy)).toThrow(PolicyError);
+    expect(isValidatedPolicy(policy)).toBe(false);
+    expect(Object.isFrozen(policy.rules[0])).toBe(false);
   });
 });
 

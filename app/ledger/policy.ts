@@ -210,11 +210,30 @@ export function findPolicyIssues(
   return issues;
 }
 
-/** Throw a PolicyError listing every issue, or return the policy unchanged. */
+// Policy versions that passed validation, frozen so they cannot change afterwards. A policy version is
+// immutable once a run uses it (the database enforces that too), and a payment compile is far more
+// frequent than a policy edit, so the compiler skips re-validating the rules of these.
+const validatedPolicies = new WeakSet<PolicyVersion>();
+
+/**
+ * Throw a PolicyError listing every issue, or return the policy, now frozen (the version, its rules
+ * array and every rule) and remembered as validated: `compilePayout` then skips the rule checks.
+ */
 export function assertValidPolicy(policy: PolicyVersion, recipients?: ReadonlyMap<string, RecipientState>): PolicyVersion {
   const issues = findPolicyIssues(policy, recipients);
   if (issues.length > 0) throw new PolicyError(issues);
+  if (!validatedPolicies.has(policy)) {
+    for (const rule of policy.rules) Object.freeze(rule);
+    Object.freeze(policy.rules);
+    Object.freeze(policy);
+    validatedPolicies.add(policy);
+  }
   return policy;
+}
+
+/** Whether `policy` went through `assertValidPolicy` (and is therefore frozen and rule-valid). */
+export function isValidatedPolicy(policy: PolicyVersion): boolean {
+  return validatedPolicies.has(policy);
 }
 
 // ---------------------------------------------------------------- schema for external input
