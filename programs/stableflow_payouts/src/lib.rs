@@ -18,6 +18,9 @@ pub mod sys;
 #[cfg(not(any(target_arch = "bpf", target_os = "solana")))]
 pub mod idl;
 
+#[cfg(test)]
+mod testing;
+
 use pinocchio::Address;
 
 /// The program id, also in `Anchor.toml` and the IDL's `address` (checked by host tests).

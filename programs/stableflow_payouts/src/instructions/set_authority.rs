@@ -63,3 +63,71 @@ pub fn process(ix: Invocation) -> ProgramResult {
     .emit();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::treasury::{Treasury, TreasuryInit};
+    use crate::testing::{address, FakeAccount};
+    use pinocchio::Address;
+    use pinocchio::error::ProgramError;
+
+    fn treasury_account(authority: &Address) -> FakeAccount {
+        let mut data = std::vec![0u8; Treasury::LEN];
+        let init = TreasuryInit {
+            authority: authority.clone(),
+            mint: address(2),
+            token_program: address(3),
+            vault: address(4),
+            org_id: [5; 16],
+            bump: 255,
+            vault_bump: 254,
+        };
+        Treasury::init(&mut data, &init).unwrap();
+        FakeAccount::new(&address(9), &crate::ID, (false, true), &data)
+    }
+
+    fn run(old: &mut FakeAccount, new: &mut FakeAccount, treasury: &mut FakeAccount) -> ProgramResult {
+        let mut accounts = [old.view(), new.view(), treasury.view()];
+        process(Invocation { program_id: &crate::ID, accounts: &mut accounts, data: &[] })
+    }
+
+    #[test]
+    fn both_signatures_hand_the_treasury_over() {
+        // Given the current and the next authority both signing,
+        let mut old = FakeAccount::new(&address(1), &address(0), (true, false), &[]);
+        let mut new = FakeAccount::new(&address(8), &address(0), (true, false), &[]);
+        let mut treasury = treasury_account(&address(1));
+        // When set_authority runs, Then the treasury names the new authority.
+        run(&mut old, &mut new, &mut treasury).unwrap();
+        assert_eq!(Treasury::from_bytes(&treasury.data()).unwrap().authority, address(8));
+    }
+
+    #[test]
+    fn error_new_authority_does_not_sign() {
+        let mut old = FakeAccount::new(&address(1), &address(0), (true, false), &[]);
+        let mut new = FakeAccount::new(&address(8), &address(0), (false, false), &[]);
+        let mut treasury = treasury_account(&address(1));
+        assert_eq!(run(&mut old, &mut new, &mut treasury), Err(ProgramError::Custom(6025)));
+        assert_eq!(Treasury::from_bytes(&treasury.data()).unwrap().authority, address(1));
+    }
+
+    #[test]
+    fn error_old_signer_is_not_the_authority() {
+        let mut stranger = FakeAccount::new(&address(6), &address(0), (true, false), &[]);
+        let mut new = FakeAccount::new(&address(8), &address(0), (true, false), &[]);
+        let mut treasury = treasury_account(&address(1));
+        assert_eq!(run(&mut stranger, &mut new, &mut treasury), Err(ProgramError::Custom(6004)));
+        assert_eq!(Treasury::from_bytes(&treasury.data()).unwrap().authority, address(1));
+    }
+
+    #[test]
+    fn error_trailing_data() {
+        let mut old = FakeAccount::new(&address(1), &address(0), (true, false), &[]);
+        let mut new = FakeAccount::new(&address(8), &address(0), (true, false), &[]);
+        let mut treasury = treasury_account(&address(1));
+        let mut accounts = [old.view(), new.view(), treasury.view()];
+        let result = process(Invocation { program_id: &crate::ID, accounts: &mut accounts, data: &[0] });
+        assert_eq!(result, Err(ProgramError::Custom(6000)));
+    }
+}

@@ -64,6 +64,71 @@ pub fn process(ix: Invocation) -> ProgramResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::treasury::{Treasury, TreasuryInit};
+    use crate::testing::{address, FakeAccount};
+    use pinocchio::Address;
+    use pinocchio::error::ProgramError;
+
+    fn treasury_data(authority: &Address) -> std::vec::Vec<u8> {
+        let mut data = std::vec![0u8; Treasury::LEN];
+        let init = TreasuryInit {
+            authority: authority.clone(),
+            mint: address(2),
+            token_program: address(3),
+            vault: address(4),
+            org_id: [5; 16],
+            bump: 255,
+            vault_bump: 254,
+        };
+        Treasury::init(&mut data, &init).unwrap();
+        data
+    }
+
+    fn run(authority: &mut FakeAccount, treasury: &mut FakeAccount, data: &[u8]) -> ProgramResult {
+        let mut accounts = [authority.view(), treasury.view()];
+        process(Invocation { program_id: &crate::ID, accounts: &mut accounts, data })
+    }
+
+    #[test]
+    fn the_authority_pauses_and_resumes() {
+        // Given a treasury whose authority signs,
+        let authority_key = address(1);
+        let mut authority = FakeAccount::new(&authority_key, &address(0), (true, false), &[]);
+        let mut treasury = FakeAccount::new(&address(9), &crate::ID, (false, true), &treasury_data(&authority_key));
+        assert!(!Treasury::from_bytes(&treasury.data()).unwrap().paused());
+        // When it pauses, Then the flag is set; When it resumes, Then it is cleared.
+        run(&mut authority, &mut treasury, &[1]).unwrap();
+        assert!(Treasury::from_bytes(&treasury.data()).unwrap().paused());
+        run(&mut authority, &mut treasury, &[0]).unwrap();
+        assert!(!Treasury::from_bytes(&treasury.data()).unwrap().paused());
+    }
+
+    #[test]
+    fn error_signer_is_not_the_authority() {
+        let mut stranger = FakeAccount::new(&address(7), &address(0), (true, false), &[]);
+        let mut treasury = FakeAccount::new(&address(9), &crate::ID, (false, true), &treasury_data(&address(1)));
+        let before = treasury.data();
+        assert_eq!(run(&mut stranger, &mut treasury, &[1]), Err(ProgramError::Custom(6004)));
+        assert_eq!(treasury.data(), before);
+    }
+
+    #[test]
+    fn error_authority_does_not_sign() {
+        let authority_key = address(1);
+        let mut authority = FakeAccount::new(&authority_key, &address(0), (false, false), &[]);
+        let mut treasury = FakeAccount::new(&address(9), &crate::ID, (false, true), &treasury_data(&authority_key));
+        assert_eq!(run(&mut authority, &mut treasury, &[1]), Err(ProgramError::Custom(6003)));
+    }
+
+    #[test]
+    fn error_treasury_owned_by_another_program() {
+        // Given the treasury's exact bytes in an account the system program owns,
+        let authority_key = address(1);
+        let mut authority = FakeAccount::new(&authority_key, &address(0), (true, false), &[]);
+        let mut forged = FakeAccount::new(&address(9), &address(0), (false, true), &treasury_data(&authority_key));
+        // Then it is not accepted as a treasury.
+        assert_eq!(run(&mut authority, &mut forged, &[1]), Err(ProgramError::Custom(6006)));
+    }
 
     #[test]
     fn parses_borsh_bool() {
