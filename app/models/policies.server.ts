@@ -1,0 +1,191 @@
+// Payout policies as rows: versions created whole and validated before insert, activation (one active
+// version per organization), and loading the active version in the shape the compiler takes.
+import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+import { LedgerError } from "~/ledger/money";
+import {
+  assertValidPolicy,
+  findPolicyIssues,
+  PolicyError,
+  type PayoutRuleKind,
+  type PayoutRuleSpec,
+  type PolicyIssue,
+  type PolicyVersion,
+  type RecipientState,
+} from "~/ledger/policy";
+import { isUniqueViolation } from "~/utils/db-errors.server";
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export type PolicyModelErrorCode = "POLICY_NOT_FOUND" | "POLICY_VERSION_CONFLICT" | "POLICY_VERSION_NOT_DRAFT";
+
+export class PolicyModelError extends LedgerError {
+  readonly code: PolicyModelErrorCode;
+  constructor(code: PolicyModelErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface PolicyRuleInput {
+  recipientId: string;
+  kind: PayoutRuleKind;
+  basisPoints?: number | null;
+  fixedAmount?: bigint | null;
+  capPerPayment?: bigint | null;
+  capPerPeriod?: bigint | null;
+  /** Length of the period a `capPerPeriod` counts over, in days (required with it, refused without it). */
+  periodDays?: number | null;
+  minPayout?: bigint | null;
+  priority?: number | null;
+}
+
+/**
+ * Create a new DRAFT version of the named policy (creating the policy on first use), with its rules.
+ * Every rule is validated against the organization's recipients first (PolicyError naming the rule);
+ * nothing is written unless all of it is valid.
+ */
+export async function createPolicyVersion(
+  prisma: PrismaClient,
+  args: { organizationId: string; policyName: string; requireVerifiedRecipients?: boolean; rules: readonly PolicyRuleInput[] },
+) {
+  const specs: PayoutRuleSpec[] = args.rules.map((rule, index) => ({
+    id: `rule#${index}`,
+    recipientId: rule.recipientId,
+    kind: rule.kind,
+    basisPoints: rule.basisPoints ?? null,
+    fixedAmount: rule.fixedAmount ?? null,
+    capPerPayment: rule.capPerPayment ?? null,
+    capPerPeriod: rule.capPerPeriod ?? null,
+    minPayout: rule.minPayout ?? null,
+    priority: rule.priority ?? null,
+  }));
+  const recipientRows = await prisma.recipient.findMany({
+    where: { organizationId: args.organizationId, id: { in: [...new Set(args.rules.map((rule) => rule.recipientId))] } },
+    select: { id: true, status: true },
+  });
+  const recipients = new Map<string, RecipientState>(
+    recipientRows.map((row) => [row.id, { id: row.id, status: row.status, walletVerified: false, balance: 0n, clawbackOwed: 0n }]),
+  );
+  const draft: PolicyVersion = { id: "draft", version: 1, requireVerifiedRecipients: args.requireVerifiedRecipients ?? false, rules: specs };
+  const issues: PolicyIssue[] = findPolicyIssues(draft, recipients);
+  args.rules.forEach((rule, index) => {
+    const hasCap = rule.capPerPeriod !== null && rule.capPerPeriod !== undefined;
+    const days = rule.periodDays;
+    const hasDays = days !== null && days !== undefined;
+    if (hasCap !== hasDays || (hasDays && (!Number.isInteger(days) || days < 1 || days > 3660))) {
+      issues.push({
+        code: "RULE_CAP_INVALID",
+        message: `rule #${index} for recipient ${rule.recipientId}: capPerPeriod needs periodDays (1..3660 days) and periodDays needs capPerPeriod`,
+        ruleIndex: index,
+        recipientId: rule.recipientId,
+      });
+    }
+  });
+  if (issues.length > 0) throw new PolicyError(issues);
+
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const policy =
+        (await tx.payoutPolicy.findFirst({ where: { organizationId: args.organizationId, name: args.policyName } })) ??
+        (await tx.payoutPolicy.create({ data: { organizationId: args.organizationId, name: args.policyName } }));
+      const latest = await tx.payoutPolicyVersion.findFirst({ where: { policyId: policy.id }, orderBy: { version: "desc" } });
+      const version = await tx.payoutPolicyVersion.create({
+        data: {
+          policyId: policy.id,
+          organizationId: args.organizationId,
+          version: (latest?.version ?? 0) + 1,
+          requireVerifiedRecipients: args.requireVerifiedRecipients ?? false,
+        },
+      });
+      await tx.payoutRule.createMany({
+        data: args.rules.map((rule) => ({
+          policyVersionId: version.id,
+          recipientId: rule.recipientId,
+          kind: rule.kind,
+          basisPoints: rule.basisPoints ?? null,
+          fixedAmount: rule.fixedAmount ?? null,
+          capPerPayment: rule.capPerPayment ?? null,
+          capPerPeriod: rule.capPerPeriod ?? null,
+          periodDays: rule.periodDays ?? null,
+          minPayout: rule.minPayout ?? null,
+          priority: rule.priority ?? 0,
+        })),
+      });
+      return version;
+    });
+  } catch (error) {
+    // Two operators saving a version of one policy at once: one wins the version number, the other retries.
+    if (isUniqueViolation(error)) {
+      throw new PolicyModelError("POLICY_VERSION_CONFLICT", "another version of this policy was saved at the same time; try again");
+    }
+    throw error;
+  }
+}
+
+/** Make a DRAFT version the organization's active one, retiring the version active before it. */
+export async function activatePolicyVersion(prisma: PrismaClient, args: { organizationId: string; versionId: string }) {
+  return prisma.$transaction(async (tx) => {
+    const version = await tx.payoutPolicyVersion.findFirst({ where: { id: args.versionId, organizationId: args.organizationId } });
+    if (!version) throw new PolicyModelError("POLICY_NOT_FOUND", "no such policy version in this organization");
+    if (version.status !== "DRAFT") throw new PolicyModelError("POLICY_VERSION_NOT_DRAFT", `policy version is ${version.status}, not DRAFT`);
+    await tx.payoutPolicyVersion.updateMany({
+      where: { organizationId: args.organizationId, status: "ACTIVE" },
+      data: { status: "RETIRED" },
+    });
+    return tx.payoutPolicyVersion.update({ where: { id: version.id }, data: { status: "ACTIVE" } });
+  });
+}
+
+export interface LoadedPolicy {
+  /** Validated and frozen: the compiler does not re-check its rules. */
+  policy: PolicyVersion;
+  /** Period length by rule id, for rules with a period cap. */
+  periodDays: Map<string, number>;
+}
+
+/** The organization's active policy version in the compiler's shape (rules in recipient id order), or null. */
+export async function loadActivePolicy(db: Db, organizationId: string): Promise<LoadedPolicy | null> {
+  const version = await db.payoutPolicyVersion.findFirst({
+    where: { organizationId, status: "ACTIVE" },
+    include: { rules: { orderBy: { recipientId: "asc" } } },
+  });
+  if (!version) return null;
+  const periodDays = new Map<string, number>();
+  const rules: PayoutRuleSpec[] = version.rules.map((rule) => {
+    if (rule.periodDays !== null) periodDays.set(rule.id, rule.periodDays);
+    return {
+      id: rule.id,
+      recipientId: rule.recipientId,
+      kind: rule.kind,
+      basisPoints: rule.basisPoints,
+      fixedAmount: rule.fixedAmount,
+      capPerPayment: rule.capPerPayment,
+      capPerPeriod: rule.capPerPeriod,
+      minPayout: rule.minPayout,
+      priority: rule.priority,
+    };
+  });
+  const policy = assertValidPolicy({ id: version.id, version: version.version, requireVerifiedRecipients: version.requireVerifiedRecipients, rules });
+  return { policy, periodDays };
+}
+
+/**
+ * What each period-capped rule already paid in its current period: the sum of its transfers in runs
+ * compiled within the last `periodDays` days, cancelled runs excluded. Shares that accrued and were not
+ * paid yet count when they are paid (transfers are the only per-rule record the schema keeps).
+ */
+export async function loadPeriodToDate(db: Db, periodDays: ReadonlyMap<string, number>, now: Date): Promise<Map<string, bigint>> {
+  const byDays = new Map<number, string[]>();
+  for (const [ruleId, days] of periodDays) byDays.set(days, [...(byDays.get(days) ?? []), ruleId]);
+  const result = new Map<string, bigint>();
+  for (const [days, ruleIds] of byDays) {
+    const since = new Date(now.getTime() - days * 86_400_000);
+    const sums = await db.payoutTransfer.groupBy({
+      by: ["ruleId"],
+      where: { ruleId: { in: ruleIds }, run: { createdAt: { gte: since }, status: { not: "CANCELLED" } } },
+      _sum: { amount: true },
+    });
+    for (const sum of sums) if (sum.ruleId) result.set(sum.ruleId, sum._sum.amount ?? 0n);
+  }
+  return result;
+}

@@ -1,0 +1,205 @@
+// Recipients as rows: creation with a validated wallet and its token account, status changes, the
+// wallet ownership challenge, and the ledger state (accrued balance, open clawbacks) the compiler reads.
+import { randomBytes } from "node:crypto";
+import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+import { LedgerError } from "~/ledger/money";
+import type { RecipientState, RecipientStatus } from "~/ledger/policy";
+import {
+  buildWalletChallenge,
+  deriveAssociatedTokenAccount,
+  parseAccountAddress,
+  parseWalletAddress,
+  TOKEN_PROGRAM_ID,
+  verifyWalletChallenge,
+  type WalletKind,
+} from "~/ledger/wallet";
+import { isUniqueViolation } from "~/utils/db-errors.server";
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export type RecipientErrorCode =
+  | "RECIPIENT_NAME_INVALID"
+  | "RECIPIENT_WALLET_TAKEN"
+  | "RECIPIENT_NOT_FOUND"
+  | "RECIPIENT_REMOVED"
+  | "CHALLENGE_NOT_FOUND"
+  | "CHALLENGE_USED"
+  | "CLAWBACK_AMOUNT_INVALID";
+
+export class RecipientError extends LedgerError {
+  readonly code: RecipientErrorCode;
+  constructor(code: RecipientErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface CreateRecipientInput {
+  organizationId: string;
+  name: string;
+  walletAddress: string;
+  walletKind?: WalletKind;
+  /** The payout mint: the token account is the wallet's associated token account for it... */
+  mint: string;
+  tokenProgram?: string;
+  /** ...unless the operator names another token account explicitly. */
+  tokenAccount?: string;
+}
+
+/** Create a recipient. Wallet problems throw WalletError; a wallet already used in the organization, RECIPIENT_WALLET_TAKEN. */
+export async function createRecipient(db: Db, input: CreateRecipientInput) {
+  const name = input.name.trim();
+  if (name.length < 1 || name.length > 200) throw new RecipientError("RECIPIENT_NAME_INVALID", "name must be 1-200 characters");
+  const wallet = parseWalletAddress(input.walletAddress, input.walletKind ?? "ED25519");
+  const mint = parseAccountAddress(input.mint, "mint");
+  const tokenProgram = input.tokenProgram ? parseAccountAddress(input.tokenProgram, "token program") : TOKEN_PROGRAM_ID;
+  const tokenAccount = input.tokenAccount
+    ? parseAccountAddress(input.tokenAccount, "token account").toBase58()
+    : deriveAssociatedTokenAccount(wallet, mint, tokenProgram).toBase58();
+  try {
+    return await db.recipient.create({
+      data: {
+        organizationId: input.organizationId,
+        name,
+        walletAddress: wallet.address,
+        walletKind: wallet.kind,
+        tokenAccount,
+        tokenAccountDerived: !input.tokenAccount,
+      },
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new RecipientError("RECIPIENT_WALLET_TAKEN", "another recipient of this organization already uses this wallet");
+    }
+    throw error;
+  }
+}
+
+/** Pause, resume or remove a recipient. REMOVED is final: a removed recipient's rules must be edited out. */
+export async function setRecipientStatus(db: Db, args: { organizationId: string; recipientId: string; status: RecipientStatus }) {
+  const recipient = await db.recipient.findFirst({ where: { id: args.recipientId, organizationId: args.organizationId } });
+  if (!recipient) throw new RecipientError("RECIPIENT_NOT_FOUND", "no such recipient in this organization");
+  if (recipient.status === "REMOVED" && args.status !== "REMOVED") {
+    throw new RecipientError("RECIPIENT_REMOVED", "a removed recipient cannot be reactivated; create a new one");
+  }
+  return db.recipient.update({ where: { id: recipient.id }, data: { status: args.status } });
+}
+
+/** Open a one-time wallet ownership challenge; the wallet signs the returned message. */
+export async function issueWalletChallenge(db: Db, args: { organizationId: string; recipientId: string; now: Date; ttlMs?: number }) {
+  const recipient = await db.recipient.findFirst({ where: { id: args.recipientId, organizationId: args.organizationId } });
+  if (!recipient) throw new RecipientError("RECIPIENT_NOT_FOUND", "no such recipient in this organization");
+  if (recipient.status === "REMOVED") throw new RecipientError("RECIPIENT_REMOVED", "the recipient was removed");
+  const expiresAt = new Date(args.now.getTime() + (args.ttlMs ?? 10 * 60_000));
+  const nonce = randomBytes(16).toString("hex");
+  const message = buildWalletChallenge(recipient.id, nonce, expiresAt);
+  const challenge = await db.walletChallenge.create({ data: { recipientId: recipient.id, message, expiresAt } });
+  return { challengeId: challenge.id, message, expiresAt };
+}
+
+/**
+ * Check a signed challenge and mark the recipient's wallet verified. The challenge is consumed by a
+ * conditional update, so two concurrent submissions of one signature verify once and fail once.
+ */
+export async function verifyRecipientWallet(
+  prisma: PrismaClient,
+  args: { organizationId: string; challengeId: string; signature: Uint8Array | string; now: Date },
+) {
+  return prisma.$transaction(async (tx) => {
+    const challenge = await tx.walletChallenge.findUnique({ where: { id: args.challengeId }, include: { recipient: true } });
+    if (!challenge || challenge.recipient.organizationId !== args.organizationId) {
+      throw new RecipientError("CHALLENGE_NOT_FOUND", "no such wallet challenge");
+    }
+    if (challenge.usedAt) throw new RecipientError("CHALLENGE_USED", "this challenge was already used; request a new one");
+    const recipient = challenge.recipient;
+    if (recipient.status === "REMOVED") throw new RecipientError("RECIPIENT_REMOVED", "the recipient was removed");
+    const wallet = parseWalletAddress(recipient.walletAddress, recipient.walletKind);
+    verifyWalletChallenge({ wallet, message: challenge.message, expiresAt: challenge.expiresAt, signature: args.signature, now: args.now });
+    const consumed = await tx.walletChallenge.updateMany({ where: { id: challenge.id, usedAt: null }, data: { usedAt: args.now } });
+    if (consumed.count !== 1) throw new RecipientError("CHALLENGE_USED", "this challenge was already used; request a new one");
+    return tx.recipient.update({ where: { id: recipient.id }, data: { walletVerifiedAt: args.now } });
+  });
+}
+
+/** Record money a recipient owes back (a refund or lost dispute after settlement); later runs net it. */
+export async function recordClawback(
+  db: Db,
+  args: {
+    organizationId: string;
+    recipientId: string;
+    amount: bigint;
+    tokenDecimals: number;
+    paymentId?: string;
+    refundId?: string;
+    disputeId?: string;
+    memo?: string;
+  },
+) {
+  if (args.amount <= 0n) throw new RecipientError("CLAWBACK_AMOUNT_INVALID", "a clawback must be a positive amount");
+  return db.recipientBalanceEntry.create({
+    data: {
+      organizationId: args.organizationId,
+      recipientId: args.recipientId,
+      kind: "CLAWBACK",
+      amount: args.amount,
+      tokenDecimals: args.tokenDecimals,
+      paymentId: args.paymentId ?? null,
+      refundId: args.refundId ?? null,
+      disputeId: args.disputeId ?? null,
+      memo: args.memo ?? null,
+    },
+  });
+}
+
+export interface RecipientRow {
+  id: string;
+  status: RecipientStatus;
+  walletVerifiedAt: Date | null;
+  tokenAccount: string;
+}
+
+/**
+ * The compiler's view of recipients: status, verification, accrued balance (ACCRUAL - ACCRUAL_PAID)
+ * and open clawbacks (CLAWBACK - CLAWBACK_NETTED), folded from the insert-only balance entries.
+ * The Map iterates in ascending id order, which lets the compiler merge instead of hashing.
+ */
+export async function loadRecipientStates(
+  db: Db,
+  organizationId: string,
+  recipientIds: readonly string[],
+): Promise<{ states: Map<string, RecipientState>; rows: Map<string, RecipientRow> }> {
+  const rows = await db.recipient.findMany({
+    where: { organizationId, id: { in: [...recipientIds] } },
+    select: { id: true, status: true, walletVerifiedAt: true, tokenAccount: true },
+    orderBy: { id: "asc" },
+  });
+  const sums = await db.recipientBalanceEntry.groupBy({
+    by: ["recipientId", "kind"],
+    where: { organizationId, recipientId: { in: [...recipientIds] } },
+    _sum: { amount: true },
+  });
+  const balance = new Map<string, bigint>();
+  const owed = new Map<string, bigint>();
+  for (const sum of sums) {
+    const amount = sum._sum.amount ?? 0n;
+    const target = sum.kind === "ACCRUAL" || sum.kind === "ACCRUAL_PAID" ? balance : owed;
+    const signed = sum.kind === "ACCRUAL" || sum.kind === "CLAWBACK" ? amount : -amount;
+    target.set(sum.recipientId, (target.get(sum.recipientId) ?? 0n) + signed);
+  }
+  // Postgres orders uuids by their bytes, which is the order of their lowercase hex text; sort again
+  // in code-unit order anyway so the merge path never depends on a collation.
+  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const states = new Map<string, RecipientState>();
+  const byId = new Map<string, RecipientRow>();
+  for (const row of rows) {
+    states.set(row.id, {
+      id: row.id,
+      status: row.status,
+      walletVerified: row.walletVerifiedAt !== null,
+      balance: balance.get(row.id) ?? 0n,
+      clawbackOwed: owed.get(row.id) ?? 0n,
+    });
+    byId.set(row.id, row);
+  }
+  return { states, rows: byId };
+}
