@@ -53,6 +53,7 @@ export async function expectSplitApplied(
   expect(Buffer.from(record!.planHash).equals(plan.planHash)).toBe(true);
   expect(record!.executor.toBase58()).toBe(executor.toBase58());
   expect(fromBN(record!.slot)).toBe(await client.runtime.slot());
+  expect(fromBN(record!.unixTimestamp)).toBe(await client.runtime.unixTimestamp());
 
   // Then: the treasury totals moved by this split and nothing else changed in it.
   const treasuryAfter = await client.fetchTreasury(world.treasury);

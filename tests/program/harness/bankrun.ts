@@ -91,6 +91,9 @@ export async function startBankrun(programs: readonly ProgramBinary[]): Promise<
     async slot() {
       return client.getSlot();
     },
+    async unixTimestamp() {
+      return (await client.getClock()).unixTimestamp;
+    },
     async minimumBalanceForRentExemption(space) {
       const rent = await client.getRent();
       return rent.minimumBalance(BigInt(space));

@@ -15,6 +15,10 @@ const asAddress = (key: PublicKey) => key.toBase58() as KitAddress;
 export async function startLiteSvm(programs: readonly ProgramBinary[]): Promise<SvmRuntime> {
   const svm = new LiteSVM();
   for (const program of programs) svm.addProgram(asAddress(program.programId), program.bytes);
+  // LiteSVM's clock starts at unix time 0; a real time makes a recorded timestamp checkable.
+  const clock = svm.getClock();
+  clock.unixTimestamp = BigInt(Math.floor(Date.now() / 1000));
+  svm.setClock(clock);
   const payer = Keypair.generate();
   const funded = svm.airdrop(asAddress(payer.publicKey), (10_000n * BigInt(LAMPORTS_PER_SOL)) as never);
   if (!(funded instanceof TransactionMetadata)) throw new Error(`LiteSVM airdrop failed: ${String(funded)}`);
@@ -79,6 +83,9 @@ export async function startLiteSvm(programs: readonly ProgramBinary[]): Promise<
     },
     async slot() {
       return svm.getClock().slot;
+    },
+    async unixTimestamp() {
+      return svm.getClock().unixTimestamp;
     },
     async minimumBalanceForRentExemption(space) {
       return svm.minimumBalanceForRentExemption(BigInt(space));

@@ -50,6 +50,8 @@ export interface SvmRuntime {
   /** Moves to the next slot and a fresh blockhash (ALT entries become usable; resends differ). */
   advanceSlot(): Promise<void>;
   slot(): Promise<bigint>;
+  /** The Clock sysvar's unix timestamp, as the program reads it. */
+  unixTimestamp(): Promise<bigint>;
   minimumBalanceForRentExemption(space: number): Promise<bigint>;
 }
 
