@@ -29,7 +29,7 @@ export function redact(text: string): string {
 }
 
 function threshold(): number {
-  const level = (process.env.LOG_LEVEL ?? (process.env.STABLEFLOW_ENV === "test" ? "warn" : "info")) as Level | "silent";
+  const level = (process.env.LOG_LEVEL ?? (process.env.STABLEFLOW_ENV === "test" ? "silent" : "info")) as Level | "silent";
   return ORDER[level] ?? ORDER.info;
 }
 
