@@ -1,0 +1,205 @@
+// Payout runs as rows: compile a succeeded payment (or a sweep of accrued balances) under the active
+// policy into a READY run, its transfers and its balance entries, in the caller's transaction.
+import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+import { distributableFromSettlement } from "~/ledger/money";
+import { PolicyError } from "~/ledger/policy";
+import { compilePayout, type PayoutPlan } from "~/ledger/policy-compiler";
+import type { RecordedPayment } from "./payments.server";
+import { loadActivePolicy, loadPeriodToDate } from "./policies.server";
+import { loadRecipientStates } from "./recipients.server";
+
+type Tx = Prisma.TransactionClient;
+
+/** sUSD, the default payout token, has 6 decimals (1 USD cent = 10,000 base units). */
+export const DEFAULT_TOKEN_DECIMALS = 6;
+
+export interface CompileRunOptions {
+  tokenDecimals?: number;
+  now?: Date;
+}
+
+export interface CompiledRun {
+  payoutRunId: string;
+  /** False when the payment already had its run (a redelivery, or a second succeeded event). */
+  created: boolean;
+  /** Why nothing is paid, when the run is held (unsupported currency, no active policy, invalid policy). */
+  holdReason: string | null;
+  /** The compiler's plan, when this call compiled one. */
+  plan: PayoutPlan | null;
+}
+
+/**
+ * Compiles in one organization are serialised: two runs reading the same accrued balance at once
+ * would both pay it out. A transaction-scoped advisory lock, released at commit or rollback.
+ */
+async function lockOrganizationPayouts(tx: Tx, organizationId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`payouts:${organizationId}`}, 11))`;
+}
+
+async function createHeldRun(
+  tx: Tx,
+  args: { organizationId: string; kind: "PAYMENT" | "SWEEP"; paymentId: string | null; tokenDecimals: number; holdReason: string },
+): Promise<CompiledRun> {
+  const run = await tx.payoutRun.create({
+    data: {
+      organizationId: args.organizationId,
+      kind: args.kind,
+      paymentId: args.paymentId,
+      policyVersionId: null,
+      status: "READY",
+      tokenDecimals: args.tokenDecimals,
+      distributable: 0n,
+      totalTransfers: 0n,
+      treasuryRemainder: 0n,
+      holdReason: args.holdReason,
+    },
+  });
+  await tx.auditLog.create({
+    data: {
+      organizationId: args.organizationId,
+      actorType: "SYSTEM",
+      action: "payout_run.held",
+      entityType: "payout_run",
+      entityId: run.id,
+      data: { paymentId: args.paymentId, holdReason: args.holdReason },
+    },
+  });
+  return { payoutRunId: run.id, created: true, holdReason: args.holdReason, plan: null };
+}
+
+/** JSON has no bigint: the audit trace carries amounts as decimal strings of base units. */
+function traceForAudit(plan: PayoutPlan) {
+  return {
+    distributable: plan.distributable.toString(),
+    remainder: plan.remainder.toString(),
+    totals: Object.fromEntries(Object.entries(plan.totals).map(([key, value]) => [key, value.toString()])),
+    lines: plan.lines.map((line) =>
+      Object.fromEntries(Object.entries(line).map(([key, value]) => [key, typeof value === "bigint" ? value.toString() : value])),
+    ),
+  };
+}
+
+async function compileRun(
+  tx: Tx,
+  args: { organizationId: string; kind: "PAYMENT" | "SWEEP"; paymentId: string | null; distributable: bigint; tokenDecimals: number; now: Date },
+): Promise<CompiledRun | null> {
+  const loaded = await loadActivePolicy(tx, args.organizationId);
+  if (!loaded) {
+    if (args.kind === "SWEEP") return null;
+    return createHeldRun(tx, { ...args, holdReason: "NO_ACTIVE_POLICY: the organization has no active payout policy" });
+  }
+  const { policy, periodDays } = loaded;
+  const recipientIds = policy.rules.map((rule) => rule.recipientId);
+  const { states, rows } = await loadRecipientStates(tx, args.organizationId, recipientIds);
+  const periodToDate = await loadPeriodToDate(tx, periodDays, args.now);
+  let plan: PayoutPlan;
+  try {
+    plan = compilePayout({ distributable: args.distributable, policy, recipients: states, periodToDate });
+  } catch (error) {
+    // A policy that no longer fits its recipients (one was removed after activation) is an operator's
+    // problem to fix, not a reason to refuse the webhook forever: hold the payment's run with the reason.
+    if (error instanceof PolicyError && args.kind === "PAYMENT") {
+      return createHeldRun(tx, { ...args, holdReason: `${error.code}: ${error.message}` });
+    }
+    throw error;
+  }
+  const moves = plan.transfers.length > 0 || plan.lines.some((line) => line.accrued > 0n || line.balanceReleased > 0n || line.clawbackNetted > 0n);
+  if (args.kind === "SWEEP" && !moves) return null;
+
+  const run = await tx.payoutRun.create({
+    data: {
+      organizationId: args.organizationId,
+      kind: args.kind,
+      paymentId: args.paymentId,
+      policyVersionId: policy.id,
+      status: "READY",
+      tokenDecimals: args.tokenDecimals,
+      distributable: plan.distributable,
+      totalTransfers: plan.totals.transferred,
+      treasuryRemainder: plan.remainder,
+    },
+  });
+  if (plan.transfers.length > 0) {
+    await tx.payoutTransfer.createMany({
+      data: plan.transfers.map((transfer) => ({
+        runId: run.id,
+        recipientId: transfer.recipientId,
+        ruleId: transfer.ruleId,
+        tokenAccount: rows.get(transfer.recipientId)!.tokenAccount,
+        amount: transfer.amount,
+      })),
+    });
+  }
+  const entries: Prisma.RecipientBalanceEntryCreateManyInput[] = [];
+  const common = { organizationId: args.organizationId, tokenDecimals: args.tokenDecimals, paymentId: args.paymentId, payoutRunId: run.id };
+  for (const line of plan.lines) {
+    if (line.accrued > 0n) {
+      entries.push({ ...common, recipientId: line.recipientId, kind: "ACCRUAL", amount: line.accrued, memo: line.holdReason });
+    }
+    if (line.balanceReleased > 0n) {
+      const memo = line.outcome === "PAID" ? "paid with this run" : "netted against a clawback";
+      entries.push({ ...common, recipientId: line.recipientId, kind: "ACCRUAL_PAID", amount: line.balanceReleased, memo });
+    }
+    if (line.clawbackNetted > 0n) {
+      entries.push({ ...common, recipientId: line.recipientId, kind: "CLAWBACK_NETTED", amount: line.clawbackNetted, memo: null });
+    }
+  }
+  if (entries.length > 0) await tx.recipientBalanceEntry.createMany({ data: entries });
+  await tx.auditLog.create({
+    data: {
+      organizationId: args.organizationId,
+      actorType: "SYSTEM",
+      action: "payout_run.compiled",
+      entityType: "payout_run",
+      entityId: run.id,
+      data: { paymentId: args.paymentId, policyVersionId: policy.id, policyVersion: policy.version, ...traceForAudit(plan) },
+    },
+  });
+  return { payoutRunId: run.id, created: true, holdReason: null, plan };
+}
+
+/**
+ * Compile the payout run of a payment that just succeeded, inside the caller's transaction (the
+ * webhook's): idempotent per payment, no network, throws on failure so the webhook answers 5xx.
+ * A settlement the payout token cannot represent exactly (any currency but USD) yields a held run.
+ */
+export async function compilePayoutRunForPayment(tx: Tx, payment: RecordedPayment, options: CompileRunOptions = {}): Promise<CompiledRun> {
+  await lockOrganizationPayouts(tx, payment.organizationId);
+  const existing = await tx.payoutRun.findUnique({ where: { paymentId: payment.id } });
+  if (existing) return { payoutRunId: existing.id, created: false, holdReason: existing.holdReason, plan: null };
+  const tokenDecimals = options.tokenDecimals ?? DEFAULT_TOKEN_DECIMALS;
+  const base = { organizationId: payment.organizationId, kind: "PAYMENT" as const, paymentId: payment.id, tokenDecimals };
+  const settlement = distributableFromSettlement(
+    { settlementAmount: payment.settlementAmountMinor, settlementCurrency: payment.settlementCurrency },
+    tokenDecimals,
+  );
+  if ("held" in settlement) return createHeldRun(tx, { ...base, holdReason: `${settlement.held.reason}: ${settlement.held.message}` });
+  const run = await compileRun(tx, { ...base, distributable: settlement.ok, now: options.now ?? new Date() });
+  return run!;
+}
+
+/**
+ * Pay out accrued balances that have reached their thresholds (a run with nothing distributable),
+ * e.g. after a recipient is resumed or verified. Returns null when nothing would move.
+ */
+export async function compileSweepRun(prisma: PrismaClient, args: { organizationId: string } & CompileRunOptions): Promise<CompiledRun | null> {
+  return prisma.$transaction(async (tx) => {
+    await lockOrganizationPayouts(tx, args.organizationId);
+    return compileRun(tx, {
+      organizationId: args.organizationId,
+      kind: "SWEEP",
+      paymentId: null,
+      distributable: 0n,
+      tokenDecimals: args.tokenDecimals ?? DEFAULT_TOKEN_DECIMALS,
+      now: args.now ?? new Date(),
+    });
+  });
+}
+
+/** A run with its transfers, for pages and the settlement queue. */
+export async function getPayoutRun(db: PrismaClient | Tx, payoutRunId: string) {
+  return db.payoutRun.findUnique({
+    where: { id: payoutRunId },
+    include: { transfers: { orderBy: { recipientId: "asc" } } },
+  });
+}
