@@ -19,10 +19,11 @@ export interface CompileRunOptions {
 }
 
 export interface CompiledRun {
-  payoutRunId: string;
+  /** Null when the payment is held: no run is written, so compiling again later (after the fix) works. */
+  payoutRunId: string | null;
   /** False when the payment already had its run (a redelivery, or a second succeeded event). */
   created: boolean;
-  /** Why nothing is paid, when the run is held (unsupported currency, no active policy, invalid policy). */
+  /** Why nothing was compiled (unsupported currency, no active policy, a policy that no longer fits). */
   holdReason: string | null;
   /** The compiler's plan, when this call compiled one. */
   plan: PayoutPlan | null;
@@ -36,35 +37,26 @@ async function lockOrganizationPayouts(tx: Tx, organizationId: string): Promise<
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`payouts:${organizationId}`}, 11))`;
 }
 
-async function createHeldRun(
+/**
+ * A payment that cannot be compiled now is held: an audit row with the reason, and no run. A run's
+ * figures are fixed once written (the database enforces it), so a zero-figure placeholder run would
+ * block the real one for ever; without it, compiling again once the operator fixed the cause works.
+ */
+async function holdPayment(
   tx: Tx,
-  args: { organizationId: string; kind: "PAYMENT" | "SWEEP"; paymentId: string | null; tokenDecimals: number; holdReason: string },
+  args: { organizationId: string; paymentId: string | null; holdReason: string },
 ): Promise<CompiledRun> {
-  const run = await tx.payoutRun.create({
-    data: {
-      organizationId: args.organizationId,
-      kind: args.kind,
-      paymentId: args.paymentId,
-      policyVersionId: null,
-      status: "READY",
-      tokenDecimals: args.tokenDecimals,
-      distributable: 0n,
-      totalTransfers: 0n,
-      treasuryRemainder: 0n,
-      holdReason: args.holdReason,
-    },
-  });
   await tx.auditLog.create({
     data: {
       organizationId: args.organizationId,
       actorType: "SYSTEM",
-      action: "payout_run.held",
-      entityType: "payout_run",
-      entityId: run.id,
-      data: { paymentId: args.paymentId, holdReason: args.holdReason },
+      action: "payout.held",
+      entityType: "payment",
+      entityId: args.paymentId ?? "sweep",
+      data: { holdReason: args.holdReason },
     },
   });
-  return { payoutRunId: run.id, created: true, holdReason: args.holdReason, plan: null };
+  return { payoutRunId: null, created: false, holdReason: args.holdReason, plan: null };
 }
 
 /** JSON has no bigint: the audit trace carries amounts as decimal strings of base units. */
@@ -86,7 +78,7 @@ async function compileRun(
   const loaded = await loadActivePolicy(tx, args.organizationId);
   if (!loaded) {
     if (args.kind === "SWEEP") return null;
-    return createHeldRun(tx, { ...args, holdReason: "NO_ACTIVE_POLICY: the organization has no active payout policy" });
+    return holdPayment(tx, { ...args, holdReason: "NO_ACTIVE_POLICY: the organization has no active payout policy" });
   }
   const { policy, periodDays } = loaded;
   const recipientIds = policy.rules.map((rule) => rule.recipientId);
@@ -99,7 +91,7 @@ async function compileRun(
     // A policy that no longer fits its recipients (one was removed after activation) is an operator's
     // problem to fix, not a reason to refuse the webhook forever: hold the payment's run with the reason.
     if (error instanceof PolicyError && args.kind === "PAYMENT") {
-      return createHeldRun(tx, { ...args, holdReason: `${error.code}: ${error.message}` });
+      return holdPayment(tx, { ...args, holdReason: `${error.code}: ${error.message}` });
     }
     throw error;
   }
@@ -161,19 +153,20 @@ async function compileRun(
 /**
  * Compile the payout run of a payment that just succeeded, inside the caller's transaction (the
  * webhook's): idempotent per payment, no network, throws on failure so the webhook answers 5xx.
- * A settlement the payout token cannot represent exactly (any currency but USD) yields a held run.
+ * A settlement the payout token cannot represent exactly (any currency but USD), no active policy, or a
+ * policy that no longer fits its recipients holds the payment (see holdPayment) instead of guessing.
  */
 export async function compilePayoutRunForPayment(tx: Tx, payment: RecordedPayment, options: CompileRunOptions = {}): Promise<CompiledRun> {
   await lockOrganizationPayouts(tx, payment.organizationId);
   const existing = await tx.payoutRun.findUnique({ where: { paymentId: payment.id } });
-  if (existing) return { payoutRunId: existing.id, created: false, holdReason: existing.holdReason, plan: null };
+  if (existing) return { payoutRunId: existing.id, created: false, holdReason: null, plan: null };
   const tokenDecimals = options.tokenDecimals ?? DEFAULT_TOKEN_DECIMALS;
   const base = { organizationId: payment.organizationId, kind: "PAYMENT" as const, paymentId: payment.id, tokenDecimals };
   const settlement = distributableFromSettlement(
     { settlementAmount: payment.settlementAmountMinor, settlementCurrency: payment.settlementCurrency },
     tokenDecimals,
   );
-  if ("held" in settlement) return createHeldRun(tx, { ...base, holdReason: `${settlement.held.reason}: ${settlement.held.message}` });
+  if ("held" in settlement) return holdPayment(tx, { ...base, holdReason: `${settlement.held.reason}: ${settlement.held.message}` });
   const run = await compileRun(tx, { ...base, distributable: settlement.ok, now: options.now ?? new Date() });
   return run!;
 }

@@ -100,11 +100,13 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     // $48.50 settled = 48,500,000 base units; mixer $1 first, then 50 % / 25 % of 47,500,000
     const compiled = await compile(await succeededPayment(org.id, 4_850n));
     expect(compiled).toMatchObject({ created: true, holdReason: null });
-    const run = await assertConserved(compiled.payoutRunId);
+    const run = await assertConserved(compiled.payoutRunId!);
     expect(run).toMatchObject({ status: "READY", kind: "PAYMENT", distributable: 48_500_000n, tokenDecimals: 6, policyVersionId: version.id });
     const amounts = Object.fromEntries(run.transfers.map((t) => [t.recipientId, t.amount]));
     expect(amounts).toEqual({ [artist.id]: 23_750_000n, [mixer.id]: 1_000_000n });
     expect(run.transfers.find((t) => t.recipientId === artist.id)?.tokenAccount).toBe(artist.tokenAccount);
+    const fetched = await getPayoutRun(prisma, run.id);
+    expect(fetched?.transfers.map((t) => t.recipientId)).toEqual([artist.id, mixer.id].sort());
     // the producer's 11,875,000 is under its $20 threshold: accrued, not paid
     expect(run.balanceEntries.map((e) => [e.recipientId, e.kind, e.amount])).toEqual([[producer.id, "ACCRUAL", 11_875_000n]]);
     expect(run.treasuryRemainder).toBe(11_875_000n);
@@ -125,29 +127,43 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const second = await compile(payment);
     expect(second).toMatchObject({ payoutRunId: first.payoutRunId, created: false });
     expect(await prisma.payoutRun.count({ where: { organizationId: org.id } })).toBe(1);
-    expect(await prisma.payoutTransfer.count({ where: { runId: first.payoutRunId } })).toBe(1);
+    expect(await prisma.payoutTransfer.count({ where: { runId: first.payoutRunId! } })).toBe(1);
   });
 
-  it("holds a run settled in a currency the token cannot represent, with the reason", async () => {
+  it("holds a payment settled in a currency the token cannot represent: a reason, no run", async () => {
     const org = await newOrganization();
     const artist = await newRecipient(org.id, "artist");
     await activePolicy(org.id, [{ recipientId: artist.id, kind: "PERCENTAGE", basisPoints: 7000 }]);
-    const compiled = await compile(await succeededPayment(org.id, 1_000n, "EUR"));
+    const payment = await succeededPayment(org.id, 1_000n, "EUR");
+    const compiled = await compile(payment);
+    expect(compiled).toMatchObject({ payoutRunId: null, created: false });
     expect(compiled.holdReason).toMatch(/^UNSUPPORTED_SETTLEMENT_CURRENCY/);
-    const run = await getPayoutRun(prisma, compiled.payoutRunId);
-    expect(run).toMatchObject({ distributable: 0n, totalTransfers: 0n, policyVersionId: null, transfers: [] });
+    expect(await prisma.payoutRun.count({ where: { organizationId: org.id } })).toBe(0);
+    const audit = await prisma.auditLog.findFirstOrThrow({ where: { entityId: payment.id, action: "payout.held" } });
+    expect((audit.data as { holdReason: string }).holdReason).toBe(compiled.holdReason);
   });
 
-  it("holds a run when there is no active policy, or the policy names a removed recipient", async () => {
+  it("holds a payment while no policy fits, and compiles it once the operator fixed the policy", async () => {
     const org = await newOrganization();
-    const noPolicy = await compile(await succeededPayment(org.id, 500n));
-    expect(noPolicy.holdReason).toMatch(/^NO_ACTIVE_POLICY/);
+    const payment = await succeededPayment(org.id, 500n);
+    expect((await compile(payment)).holdReason).toMatch(/^NO_ACTIVE_POLICY/);
     const artist = await newRecipient(org.id, "artist");
-    await activePolicy(org.id, [{ recipientId: artist.id, kind: "PERCENTAGE", basisPoints: 7000 }]);
-    await setRecipientStatus(prisma, { organizationId: org.id, recipientId: artist.id, status: "REMOVED" });
-    const removed = await compile(await succeededPayment(org.id, 500n));
+    const dropped = await newRecipient(org.id, "dropped");
+    await activePolicy(org.id, [
+      { recipientId: artist.id, kind: "PERCENTAGE", basisPoints: 7000 },
+      { recipientId: dropped.id, kind: "PERCENTAGE", basisPoints: 1000 },
+    ]);
+    await setRecipientStatus(prisma, { organizationId: org.id, recipientId: dropped.id, status: "REMOVED" });
+    const removed = await compile(payment);
+    expect(removed).toMatchObject({ payoutRunId: null });
     expect(removed.holdReason).toMatch(/^RULE_RECIPIENT_REMOVED/);
-    expect(await prisma.payoutTransfer.count({ where: { runId: removed.payoutRunId } })).toBe(0);
+    expect(await prisma.payoutRun.count({ where: { organizationId: org.id } })).toBe(0);
+    // the operator saves a version without the removed recipient; the same payment now compiles
+    await activePolicy(org.id, [{ recipientId: artist.id, kind: "PERCENTAGE", basisPoints: 7000 }]);
+    const compiled = await compile(payment);
+    expect(compiled).toMatchObject({ created: true, holdReason: null });
+    const run = await assertConserved(compiled.payoutRunId!);
+    expect(run.transfers.map((t) => t.amount)).toEqual([3_500_000n]);
   });
 
   it("accrues below the threshold and pays the whole balance once it is reached", async () => {
@@ -156,9 +172,9 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     await activePolicy(org.id, [{ recipientId: artist.id, kind: "PERCENTAGE", basisPoints: 5000, minPayout: 10_000_000n }]);
     const first = await compile(await succeededPayment(org.id, 1_200n)); // share 6,000,000 < 10,000,000
     expect(first.plan?.transfers).toEqual([]);
-    await assertConserved(first.payoutRunId);
+    await assertConserved(first.payoutRunId!);
     const second = await compile(await succeededPayment(org.id, 800n)); // 4,000,000 + 6,000,000 accrued
-    const run = await assertConserved(second.payoutRunId);
+    const run = await assertConserved(second.payoutRunId!);
     expect(run.transfers.map((t) => t.amount)).toEqual([10_000_000n]);
     expect(run.balanceEntries.map((e) => [e.kind, e.amount])).toEqual([["ACCRUAL_PAID", 6_000_000n]]);
     const { states } = await loadRecipientStates(prisma, org.id, [artist.id]);
@@ -171,11 +187,11 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     await activePolicy(org.id, [{ recipientId: artist.id, kind: "PERCENTAGE", basisPoints: 5000 }]);
     await recordClawback(prisma, { organizationId: org.id, recipientId: artist.id, amount: 7_000_000n, tokenDecimals: 6, memo: "refund" });
     const first = await compile(await succeededPayment(org.id, 1_000n)); // share 5,000,000, all netted
-    const firstRun = await assertConserved(first.payoutRunId);
+    const firstRun = await assertConserved(first.payoutRunId!);
     expect(firstRun.transfers).toEqual([]);
     expect(firstRun.balanceEntries.map((e) => [e.kind, e.amount])).toEqual([["CLAWBACK_NETTED", 5_000_000n]]);
     const second = await compile(await succeededPayment(org.id, 1_000n)); // 2,000,000 netted, 3,000,000 paid
-    const secondRun = await assertConserved(second.payoutRunId);
+    const secondRun = await assertConserved(second.payoutRunId!);
     expect(secondRun.transfers.map((t) => t.amount)).toEqual([3_000_000n]);
     const { states } = await loadRecipientStates(prisma, org.id, [artist.id]);
     expect(states.get(artist.id)?.clawbackOwed).toBe(0n);
@@ -189,7 +205,7 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const second = await compile(await succeededPayment(org.id, 1_000n)); // capped to 3,000,000
     const third = await compile(await succeededPayment(org.id, 1_000n)); // nothing left this period
     const later = await compile(await succeededPayment(org.id, 1_000n), new Date(NOW.getTime() + 31 * 86_400_000)); // new period
-    const paid = await Promise.all([first, second, third, later].map((c) => assertConserved(c.payoutRunId)));
+    const paid = await Promise.all([first, second, third, later].map((c) => assertConserved(c.payoutRunId!)));
     expect(paid.map((run) => run.totalTransfers)).toEqual([5_000_000n, 3_000_000n, 0n, 5_000_000n]);
     expect(paid[1]!.treasuryRemainder).toBe(7_000_000n);
   });
@@ -204,7 +220,7 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     expect(await compileSweepRun(prisma, { organizationId: org.id, now: NOW })).toBeNull();
     await setRecipientStatus(prisma, { organizationId: org.id, recipientId: artist.id, status: "ACTIVE" });
     const sweep = await compileSweepRun(prisma, { organizationId: org.id, now: NOW });
-    const run = await assertConserved(sweep!.payoutRunId);
+    const run = await assertConserved(sweep!.payoutRunId!);
     expect(run).toMatchObject({ kind: "SWEEP", paymentId: null, distributable: 0n, totalTransfers: 5_000_000n });
     expect(await compileSweepRun(prisma, { organizationId: org.id, now: NOW })).toBeNull();
   });
@@ -220,11 +236,11 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const runs = await Promise.all(payments.map((payment) => compile(payment)));
     // what the artist was owed before plus its four shares is exactly what it was paid plus what it is still owed:
     // a balance paid out by two runs at once would make the left side larger
-    const transferred = await prisma.payoutTransfer.aggregate({ where: { runId: { in: runs.map((r) => r.payoutRunId) } }, _sum: { amount: true } });
+    const transferred = await prisma.payoutTransfer.aggregate({ where: { runId: { in: runs.map((r) => r.payoutRunId!) } }, _sum: { amount: true } });
     const { states } = await loadRecipientStates(prisma, org.id, [artist.id]);
     const stillOwed = states.get(artist.id)!.balance;
     expect(stillOwed).toBeGreaterThanOrEqual(0n);
     expect(transferred._sum.amount! + stillOwed).toBe(9_000_000n + 4n * 500_000n);
-    for (const run of runs) await assertConserved(run.payoutRunId);
+    for (const run of runs) await assertConserved(run.payoutRunId!);
   });
 });

@@ -213,11 +213,12 @@ describe.each(databaseTargets())("recipients and policies on $name", (target) =>
         expect((error as PolicyError).issues.map((issue) => issue.code), code).toContain(code);
       }
       expect(await prisma.payoutPolicyVersion.count({ where: { organizationId: org.id } })).toBe(0);
-      const named = await createPolicyVersion(prisma, {
+      const named = (await createPolicyVersion(prisma, {
         organizationId: org.id,
         policyName: "Bad",
         rules: [{ recipientId: a.id, kind: "PERCENTAGE", basisPoints: 100 }, { recipientId: removed.id, kind: "PERCENTAGE", basisPoints: 100 }],
-      }).catch((e: unknown) => e as PolicyError);
+      }).catch((e: unknown) => e)) as PolicyError;
+      expect(named).toBeInstanceOf(PolicyError);
       expect(named.issues[0]).toMatchObject({ code: "RULE_RECIPIENT_REMOVED", ruleIndex: 1, recipientId: removed.id });
     });
   });
