@@ -84,74 +84,107 @@ export interface LoadedPaymentState {
   payment: RecordedPayment | null;
 }
 
-function toRecordedPayment(row: {
-  id: string;
-  organizationId: string;
-  dodoPaymentId: string;
-  checkoutSessionId: string | null;
-  status: string;
-  totalAmountMinor: bigint;
-  currency: string;
-  settlementAmountMinor: bigint | null;
-  settlementCurrency: string | null;
-  refundedAmountMinor: bigint;
-}): RecordedPayment {
-  return {
-    id: row.id,
-    organizationId: row.organizationId,
-    dodoPaymentId: row.dodoPaymentId,
-    checkoutSessionId: row.checkoutSessionId,
-    status: PAYMENT_STATUS_FROM_ROW[row.status]!,
-    totalAmountMinor: row.totalAmountMinor,
-    currency: row.currency,
-    settlementAmountMinor: row.settlementAmountMinor,
-    settlementCurrency: row.settlementCurrency,
-    refundedAmountMinor: row.refundedAmountMinor,
-  };
+interface PaymentStateRow {
+  payment: {
+    id: string;
+    organization_id: string;
+    checkout_session_id: string | null;
+    status: string;
+    total_amount_minor: string;
+    currency: string;
+    settlement_amount_minor: string | null;
+    settlement_currency: string | null;
+    refunded_amount_minor: string;
+    last_event_ms: string;
+  } | null;
+  refunds: { dodo_refund_id: string; status: string; amount_minor: string; currency: string; last_event_ms: string }[];
+  disputes: { dodo_dispute_id: string; status: string; stage: string | null; amount_minor: string; currency: string; last_event_ms: string }[];
 }
 
-/** The folded state as the rows hold it (call under `lockDodoPayment`). */
+/**
+ * The folded state as the rows hold it (call under `lockDodoPayment`). One statement for the payment and
+ * its refunds and disputes: this runs for every delivery, so round trips matter. Money travels as text
+ * inside the JSON so no amount passes through a double.
+ */
 export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<LoadedPaymentState> {
-  const [paymentRow, refundRows, disputeRows] = await Promise.all([
-    tx.payment.findUnique({ where: { dodoPaymentId } }),
-    tx.refund.findMany({ where: { dodoPaymentId } }),
-    tx.dispute.findMany({ where: { dodoPaymentId } }),
-  ]);
+  const [row] = await tx.$queryRaw<PaymentStateRow[]>`
+    SELECT
+      (SELECT row_to_json(p) FROM (
+         SELECT id, organization_id, checkout_session_id, status::text AS status,
+                total_amount_minor::text AS total_amount_minor, currency,
+                settlement_amount_minor::text AS settlement_amount_minor, settlement_currency,
+                refunded_amount_minor::text AS refunded_amount_minor,
+                floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
+         FROM payments WHERE dodo_payment_id = ${dodoPaymentId}) p) AS payment,
+      (SELECT coalesce(json_agg(r), '[]'::json) FROM (
+         SELECT dodo_refund_id, status::text AS status, amount_minor::text AS amount_minor, currency,
+                floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
+         FROM refunds WHERE dodo_payment_id = ${dodoPaymentId}) r) AS refunds,
+      (SELECT coalesce(json_agg(d), '[]'::json) FROM (
+         SELECT dodo_dispute_id, status::text AS status, stage, amount_minor::text AS amount_minor, currency,
+                floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
+         FROM disputes WHERE dodo_payment_id = ${dodoPaymentId}) d) AS disputes`;
+  const paymentRow = row?.payment ?? null;
+  const refundRows = row?.refunds ?? [];
+  const disputeRows = row?.disputes ?? [];
   if (!paymentRow && refundRows.length === 0 && disputeRows.length === 0) {
     return { state: EMPTY_PAYMENT_STATE, payment: null };
   }
-  const payment: PaymentSnapshot | null = paymentRow
-    ? {
-        status: PAYMENT_STATUS_FROM_ROW[paymentRow.status]!,
-        observedAtMs: paymentRow.lastEventAt.getTime(),
-        totalAmount: paymentRow.totalAmountMinor,
-        currency: paymentRow.currency,
-        settlementAmount: paymentRow.settlementAmountMinor ?? paymentRow.totalAmountMinor,
-        settlementCurrency: paymentRow.settlementCurrency ?? paymentRow.currency,
-      }
-    : null;
+  let recorded: RecordedPayment | null = null;
+  let payment: PaymentSnapshot | null = null;
+  if (paymentRow) {
+    recorded = {
+      id: paymentRow.id,
+      organizationId: paymentRow.organization_id,
+      dodoPaymentId,
+      checkoutSessionId: paymentRow.checkout_session_id,
+      status: PAYMENT_STATUS_FROM_ROW[paymentRow.status]!,
+      totalAmountMinor: BigInt(paymentRow.total_amount_minor),
+      currency: paymentRow.currency,
+      settlementAmountMinor: paymentRow.settlement_amount_minor === null ? null : BigInt(paymentRow.settlement_amount_minor),
+      settlementCurrency: paymentRow.settlement_currency,
+      refundedAmountMinor: BigInt(paymentRow.refunded_amount_minor),
+    };
+    payment = {
+      status: recorded.status,
+      observedAtMs: Number(paymentRow.last_event_ms),
+      totalAmount: recorded.totalAmountMinor,
+      currency: recorded.currency,
+      settlementAmount: recorded.settlementAmountMinor ?? recorded.totalAmountMinor,
+      settlementCurrency: recorded.settlementCurrency ?? recorded.currency,
+    };
+  }
   const refunds: Record<string, RefundSnapshot> = {};
-  for (const row of refundRows) {
-    refunds[row.dodoRefundId] = {
-      refundId: row.dodoRefundId,
-      status: REFUND_STATUS_FROM_ROW[row.status]!,
-      observedAtMs: row.lastEventAt.getTime(),
-      amount: row.amountMinor,
-      currency: row.currency,
+  for (const r of refundRows) {
+    refunds[r.dodo_refund_id] = {
+      refundId: r.dodo_refund_id,
+      status: REFUND_STATUS_FROM_ROW[r.status]!,
+      observedAtMs: Number(r.last_event_ms),
+      amount: BigInt(r.amount_minor),
+      currency: r.currency,
     };
   }
   const disputes: Record<string, DisputeSnapshot> = {};
-  for (const row of disputeRows) {
-    disputes[row.dodoDisputeId] = {
-      disputeId: row.dodoDisputeId,
-      status: DISPUTE_STATUS_FROM_ROW[row.status]!,
-      stage: (row.stage ?? "dispute") as DisputeSnapshot["stage"],
-      observedAtMs: row.lastEventAt.getTime(),
-      amount: row.amountMinor,
-      currency: row.currency,
+  for (const d of disputeRows) {
+    disputes[d.dodo_dispute_id] = {
+      disputeId: d.dodo_dispute_id,
+      status: DISPUTE_STATUS_FROM_ROW[d.status]!,
+      stage: (d.stage ?? "dispute") as DisputeSnapshot["stage"],
+      observedAtMs: Number(d.last_event_ms),
+      amount: BigInt(d.amount_minor),
+      currency: d.currency,
     };
   }
-  return { state: { payment, refunds, disputes }, payment: paymentRow ? toRecordedPayment(paymentRow) : null };
+  return { state: { payment, refunds, disputes }, payment: recorded };
+}
+
+export interface AuditRowInput {
+  actor_id: string;
+  action: string;
+  entity_type: string;
+  /** Null: the payment's own id (known only once its row is written). */
+  entity_id: string | null;
+  data: unknown;
 }
 
 export interface PaymentWriteContext {
@@ -171,6 +204,11 @@ export async function writePaymentState(
   context: PaymentWriteContext,
   loaded: LoadedPaymentState,
   next: PaymentLedgerState,
+  /**
+   * Audit rows for this change. Written in the same statement as the payment row when that row changes
+   * (entityId null = the payment's id); whatever is left is returned for the caller to write.
+   */
+  audit: AuditRowInput[] = [],
 ): Promise<RecordedPayment | null> {
   let payment = loaded.payment;
   const summary = summarizePaymentState(next);
@@ -186,28 +224,61 @@ export async function writePaymentState(
       refundedAmountMinor: refunded,
       lastEventAt: new Date(snapshot.observedAtMs),
     };
-    const unchanged =
-      payment &&
-      loaded.state.payment === snapshot &&
-      payment.refundedAmountMinor === refunded;
-    if (!payment) {
-      const row = await tx.payment.create({
-        data: {
-          ...fields,
-          organizationId: context.organizationId,
-          dodoPaymentId: context.dodoPaymentId,
-          checkoutSessionId: context.checkoutSessionId,
-          customerEmail: context.customerEmail,
-          metadata: context.metadata,
-        },
-      });
-      payment = toRecordedPayment(row);
-      // Refunds and disputes that arrived before their payment get linked now.
-      await tx.refund.updateMany({ where: { dodoPaymentId: context.dodoPaymentId, paymentId: null }, data: { paymentId: row.id } });
-      await tx.dispute.updateMany({ where: { dodoPaymentId: context.dodoPaymentId, paymentId: null }, data: { paymentId: row.id } });
-    } else if (!unchanged) {
-      const row = await tx.payment.update({ where: { id: payment.id }, data: fields });
-      payment = toRecordedPayment(row);
+    const unchanged = payment && loaded.state.payment === snapshot && payment.refundedAmountMinor === refunded;
+    if (!payment || !unchanged) {
+      // One statement writes the payment row and the audit rows that go with it (entity id = the payment).
+      const auditJson = JSON.stringify(audit.splice(0).map((a) => ({ ...a, data: a.data })), (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+      const rows = payment
+        ? await tx.$queryRaw<{ id: string; organization_id: string; checkout_session_id: string | null }[]>`
+            WITH p AS (
+              UPDATE payments SET status = ${fields.status}::payment_status, total_amount_minor = ${fields.totalAmountMinor},
+                     currency = ${fields.currency}, settlement_amount_minor = ${fields.settlementAmountMinor},
+                     settlement_currency = ${fields.settlementCurrency}, refunded_amount_minor = ${fields.refundedAmountMinor},
+                     last_event_at = ${fields.lastEventAt}, updated_at = now()
+              WHERE id = ${payment.id}::uuid
+              RETURNING id, organization_id, checkout_session_id),
+            a AS (
+              INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
+              SELECT p.organization_id, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, coalesce(x.entity_id, p.id::text), x.data
+              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb))
+            SELECT id, organization_id, checkout_session_id FROM p`
+        : await tx.$queryRaw<{ id: string; organization_id: string; checkout_session_id: string | null }[]>`
+            WITH p AS (
+              INSERT INTO payments (organization_id, dodo_payment_id, checkout_session_id, status, total_amount_minor, currency,
+                                    settlement_amount_minor, settlement_currency, refunded_amount_minor, customer_email,
+                                    metadata, last_event_at, updated_at)
+              VALUES (${context.organizationId}::uuid, ${context.dodoPaymentId}, ${context.checkoutSessionId}::uuid,
+                      ${fields.status}::payment_status, ${fields.totalAmountMinor}, ${fields.currency},
+                      ${fields.settlementAmountMinor}, ${fields.settlementCurrency}, ${fields.refundedAmountMinor},
+                      ${context.customerEmail}, ${JSON.stringify(context.metadata)}::jsonb, ${fields.lastEventAt}, now())
+              RETURNING id, organization_id, checkout_session_id),
+            a AS (
+              INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
+              SELECT p.organization_id, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, coalesce(x.entity_id, p.id::text), x.data
+              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb))
+            SELECT id, organization_id, checkout_session_id FROM p`;
+      const written = rows[0]!;
+      const wasNew = !payment;
+      payment = {
+        id: written.id,
+        organizationId: written.organization_id,
+        dodoPaymentId: context.dodoPaymentId,
+        checkoutSessionId: written.checkout_session_id,
+        status: snapshot.status,
+        totalAmountMinor: snapshot.totalAmount,
+        currency: snapshot.currency,
+        settlementAmountMinor: snapshot.settlementAmount,
+        settlementCurrency: snapshot.settlementCurrency,
+        refundedAmountMinor: refunded,
+      };
+      // Refunds and disputes that arrived before their payment get linked now (only if there are any:
+      // the common first event of a payment skips both statements).
+      if (wasNew && Object.keys(loaded.state.refunds).length > 0) {
+        await tx.refund.updateMany({ where: { dodoPaymentId: context.dodoPaymentId, paymentId: null }, data: { paymentId: written.id } });
+      }
+      if (wasNew && Object.keys(loaded.state.disputes).length > 0) {
+        await tx.dispute.updateMany({ where: { dodoPaymentId: context.dodoPaymentId, paymentId: null }, data: { paymentId: written.id } });
+      }
     }
   }
 

@@ -14,7 +14,7 @@ import {
   type PaymentStateChange,
 } from "~/ledger/payment-state";
 import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
-import { lockDodoPayment, loadPaymentState, writePaymentState, type RecordedPayment } from "./payments.server";
+import { loadPaymentState, writePaymentState, type AuditRowInput, type RecordedPayment } from "./payments.server";
 import { compilePayoutRunForPayment } from "./payout-runs-seam.server";
 
 type Tx = Prisma.TransactionClient;
@@ -47,9 +47,19 @@ export type WebhookRecordOutcome =
 /** Interactive transactions wait for a pooled connection under load; Prisma's 2 s/5 s defaults are too short. */
 const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
 
-async function defaultOrganizationId(tx: Tx): Promise<string> {
+// Organizations are never deleted, so the default one's id can be remembered per database client.
+const defaultOrganizationIds = new WeakMap<object, string>();
+
+async function defaultOrganizationId(tx: Tx, cacheKey: object): Promise<string> {
+  const cached = defaultOrganizationIds.get(cacheKey);
+  if (cached) return cached;
   const existing = await tx.organization.findUnique({ where: { slug: DEFAULT_ORGANIZATION_SLUG }, select: { id: true } });
-  if (existing) return existing.id;
+  if (existing) {
+    // Seen before our own writes, so committed: safe to remember. One we create below is not
+    // remembered until a later delivery finds it, in case this transaction rolls back.
+    defaultOrganizationIds.set(cacheKey, existing.id);
+    return existing.id;
+  }
   // ON CONFLICT DO NOTHING: a concurrent first delivery may create it too; neither aborts.
   await tx.organization.createMany({
     data: [{ slug: DEFAULT_ORGANIZATION_SLUG, name: "Default organization" }],
@@ -66,6 +76,7 @@ async function defaultOrganizationId(tx: Tx): Promise<string> {
 async function resolveOwnership(
   tx: Tx,
   event: DodoWebhookEvent,
+  cacheKey: object,
 ): Promise<{ organizationId: string; checkoutSessionId: string | null }> {
   const metadata = event.kind === "payment" || event.kind === "refund" ? event.data.metadata : undefined;
   const link = stableflowLinkFromMetadata(metadata);
@@ -82,7 +93,7 @@ async function resolveOwnership(
     const organization = await tx.organization.findUnique({ where: { id: link.organization }, select: { id: true } });
     if (organization) return { organizationId: organization.id, checkoutSessionId: null };
   }
-  return { organizationId: await defaultOrganizationId(tx), checkoutSessionId: null };
+  return { organizationId: await defaultOrganizationId(tx, cacheKey), checkoutSessionId: null };
 }
 
 function jsonSafe(value: unknown): Prisma.InputJsonValue {
@@ -102,36 +113,48 @@ function auditAction(change: PaymentStateChange): { action: string; entityType: 
   }
 }
 
-async function applyDelivery(tx: Tx, delivery: VerifiedDelivery): Promise<Extract<WebhookRecordOutcome, { kind: "recorded" }>> {
+async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, cacheKey: object): Promise<Extract<WebhookRecordOutcome, { kind: "recorded" }>> {
   const { event } = delivery;
-  const ownership = await resolveOwnership(tx, event);
+  const ownership = await resolveOwnership(tx, event, cacheKey);
   // First write of the transaction: a concurrent duplicate blocks on this unique index until we commit,
   // then fails with a unique violation and changes nothing.
   const keptHeaders: Record<string, string> = {};
   for (const name of KEPT_HEADERS) if (delivery.headers[name] !== undefined) keptHeaders[name] = delivery.headers[name]!.slice(0, 1024);
-  const webhookEvent = await tx.webhookEvent.create({
-    data: {
-      webhookId: delivery.webhookId,
-      organizationId: ownership.organizationId,
-      eventType: event.type.slice(0, 128),
-      webhookTimestamp: new Date(delivery.timestampSeconds * 1000),
-      rawBody: delivery.rawBody,
-      headers: keptHeaders,
-    },
-    select: { id: true },
-  });
-
   const observation = paymentObservationOf(event);
-  const dodoPaymentId = dodoPaymentIdOf(event);
+  const dodoPaymentId = observation ? dodoPaymentIdOf(event) : null;
+  // Written with its final status: if applying it fails, the whole transaction (this row included) rolls
+  // back. The same statement takes the payment's lock, once the row (the duplicate guard) is in.
+  const inserted = await tx.$queryRaw<{ id: string }[]>`
+    WITH event AS (
+      INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
+      VALUES (${delivery.webhookId}, ${ownership.organizationId}::uuid, ${event.type.slice(0, 128)},
+              ${new Date(delivery.timestampSeconds * 1000)}, ${delivery.rawBody}, ${JSON.stringify(keptHeaders)}::jsonb,
+              ${observation && dodoPaymentId ? "PROCESSED" : "IGNORED"}::webhook_event_status, now())
+      RETURNING id)
+    SELECT event.id,
+           (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId ?? ""}, 7))
+                                  WHERE ${dodoPaymentId !== null}) AS lock) AS locked
+    FROM event`;
+  const webhookEvent = inserted[0]!;
+
   let payment: RecordedPayment | null = null;
   let changes: PaymentStateChange[] = [];
   let payoutRunId: string | null = null;
 
   if (observation && dodoPaymentId) {
-    await lockDodoPayment(tx, dodoPaymentId);
     const loaded = await loadPaymentState(tx, dodoPaymentId);
     const next = applyPaymentObservation(loaded.state, observation);
     changes = diffPaymentStates(loaded.state, next);
+    const audit: AuditRowInput[] = changes.map((change) => {
+      const { action, entityType, entityId } = auditAction(change);
+      return {
+        actor_id: delivery.webhookId,
+        action,
+        entity_type: entityType,
+        entity_id: entityId || null,
+        data: jsonSafe({ dodoPaymentId, eventType: event.type, webhookEventId: webhookEvent.id, change }),
+      };
+    });
     const paymentData = event.kind === "payment" ? event.data : null;
     payment = await writePaymentState(
       tx,
@@ -144,22 +167,21 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery): Promise<Extrac
       },
       loaded,
       next,
+      audit,
     );
-    const organizationId = payment?.organizationId ?? ownership.organizationId;
-    if (changes.length > 0) {
+    // Rows not written with the payment (refund/dispute changes, or no payment row yet).
+    if (audit.length > 0) {
+      const organizationId = payment?.organizationId ?? ownership.organizationId;
       await tx.auditLog.createMany({
-        data: changes.map((change) => {
-          const { action, entityType, entityId } = auditAction(change);
-          return {
-            organizationId,
-            actorType: "WEBHOOK" as const,
-            actorId: delivery.webhookId,
-            action,
-            entityType,
-            entityId: entityId || payment?.id || dodoPaymentId,
-            data: jsonSafe({ dodoPaymentId, eventType: event.type, webhookEventId: webhookEvent.id, change }),
-          };
-        }),
+        data: audit.map((row) => ({
+          organizationId,
+          actorType: "WEBHOOK" as const,
+          actorId: row.actor_id,
+          action: row.action,
+          entityType: row.entity_type,
+          entityId: row.entity_id ?? payment?.id ?? dodoPaymentId,
+          data: row.data as Prisma.InputJsonValue,
+        })),
       });
     }
     if (payment && becameSucceeded(loaded.state, next)) {
@@ -173,10 +195,6 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery): Promise<Extrac
     }
   }
 
-  await tx.webhookEvent.update({
-    where: { id: webhookEvent.id },
-    data: { status: observation ? "PROCESSED" : "IGNORED", processedAt: new Date() },
-  });
   return { kind: "recorded", webhookEventId: webhookEvent.id, organizationId: ownership.organizationId, payment, changes, payoutRunId };
 }
 
@@ -187,7 +205,7 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery): Promise<Extrac
  */
 export async function recordDodoWebhook(prisma: PrismaClient, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
   try {
-    return await prisma.$transaction((tx) => applyDelivery(tx, delivery), TRANSACTION_OPTIONS);
+    return await prisma.$transaction((tx) => applyDelivery(tx, delivery, prisma), TRANSACTION_OPTIONS);
   } catch (error) {
     if (isUniqueViolation(error)) {
       // Only the webhook-id index means "already recorded" (the drivers do not always name the index,
