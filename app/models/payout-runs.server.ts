@@ -59,13 +59,18 @@ async function holdPayment(
   return { payoutRunId: null, created: false, holdReason: args.holdReason, plan: null };
 }
 
+/** Beyond this many lines the audit row keeps the totals only; the rows of the run hold every amount. */
+const AUDIT_TRACE_MAX_LINES = 10_000;
+
 /** JSON has no bigint: the audit trace carries amounts as decimal strings of base units. */
 function traceForAudit(plan: PayoutPlan) {
+  const complete = plan.lines.length <= AUDIT_TRACE_MAX_LINES;
   return {
     distributable: plan.distributable.toString(),
     remainder: plan.remainder.toString(),
     totals: Object.fromEntries(Object.entries(plan.totals).map(([key, value]) => [key, value.toString()])),
-    lines: plan.lines.map((line) =>
+    lineCount: plan.lines.length,
+    lines: (complete ? plan.lines : []).map((line) =>
       Object.fromEntries(Object.entries(line).map(([key, value]) => [key, typeof value === "bigint" ? value.toString() : value])),
     ),
   };
