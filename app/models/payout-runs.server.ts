@@ -114,6 +114,9 @@ async function compileRun(
       distributable: plan.distributable,
       totalTransfers: plan.totals.transferred,
       treasuryRemainder: plan.remainder,
+      // The compile's clock, not the database's: period caps count runs by this time, and a caller that
+      // passes `now` (a replay, a test) gets windows that agree with it.
+      createdAt: args.now,
     },
   });
   if (plan.transfers.length > 0) {

@@ -22,6 +22,7 @@ export type RecipientErrorCode =
   | "RECIPIENT_WALLET_TAKEN"
   | "RECIPIENT_NOT_FOUND"
   | "RECIPIENT_REMOVED"
+  | "RECIPIENT_WALLET_CANNOT_SIGN"
   | "CHALLENGE_NOT_FOUND"
   | "CHALLENGE_USED"
   | "CLAWBACK_AMOUNT_INVALID";
@@ -90,6 +91,11 @@ export async function issueWalletChallenge(db: Db, args: { organizationId: strin
   const recipient = await db.recipient.findFirst({ where: { id: args.recipientId, organizationId: args.organizationId } });
   if (!recipient) throw new RecipientError("RECIPIENT_NOT_FOUND", "no such recipient in this organization");
   if (recipient.status === "REMOVED") throw new RecipientError("RECIPIENT_REMOVED", "the recipient was removed");
+  if (recipient.walletKind !== "ED25519") {
+    // A PDA has no private key: it can never sign, so under a policy that requires verified wallets
+    // its shares stay held until an operator changes the policy.
+    throw new RecipientError("RECIPIENT_WALLET_CANNOT_SIGN", "the recipient's wallet is a PDA owner, which cannot sign a challenge");
+  }
   const expiresAt = new Date(args.now.getTime() + (args.ttlMs ?? 10 * 60_000));
   const nonce = randomBytes(16).toString("hex");
   const message = buildWalletChallenge(recipient.id, nonce, expiresAt);

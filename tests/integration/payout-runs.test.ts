@@ -13,7 +13,8 @@ import { toDatabaseError } from "~/utils/db-errors.server";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
 
 const MINT = "So11111111111111111111111111111111111111112";
-const NOW = new Date("2026-11-25T10:00:00Z");
+// Far from the wall clock on purpose: period windows must follow the compile's clock, not the database's.
+const NOW = new Date("2031-03-01T10:00:00Z");
 let walletCounter = 0;
 
 describe.each(databaseTargets())("payout runs on $name", (target) => {

@@ -83,6 +83,10 @@ describe.each(databaseTargets())("recipients and policies on $name", (target) =>
       expect(await codeOf(createRecipient(prisma, { organizationId: org.id, name: "Vault", walletAddress: pda, mint: MINT }))).toBe("WALLET_OFF_CURVE");
       const accepted = await createRecipient(prisma, { organizationId: org.id, name: "Vault", walletAddress: pda, walletKind: "PDA_OWNER", mint: MINT });
       expect(accepted.walletKind).toBe("PDA_OWNER");
+      // a PDA cannot sign, so it is never offered a challenge it could not answer
+      expect(await codeOf(issueWalletChallenge(prisma, { organizationId: org.id, recipientId: accepted.id, now: new Date() }))).toBe(
+        "RECIPIENT_WALLET_CANNOT_SIGN",
+      );
     });
 
     it("proves wallet ownership once with a real signature", async () => {
