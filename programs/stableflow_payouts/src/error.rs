@@ -44,7 +44,7 @@ program_errors! {
     PlanHashMismatch = 6020 => "Plan hash does not match the recipients and amounts",
     SplitAlreadyExecuted = 6021 => "This split batch was already executed",
     InvalidSplitRecord = 6022 => "Split record address is not the PDA for this treasury, run and batch",
-    UnsupportedMintExtension = 6023 => "Token-2022 mints with transfer-fee or transfer-hook extensions are not supported",
+    UnsupportedMintExtension = 6023 => "The Token-2022 mint has an extension that could move, freeze or hide the vault's balance or make transfers fail",
     InvalidSystemProgram = 6024 => "System program account is not the system program",
     NewAuthorityMustSign = 6025 => "The new authority must sign",
     ZeroDepositOrWithdraw = 6026 => "Deposit and withdraw amounts must be greater than zero",

@@ -24,7 +24,8 @@ pub const DISCRIMINATOR: [u8; 8] = discriminator::instruction(NAME);
 ///   1. `[signer]` authority — becomes the treasury authority
 ///   2. `[writable]` treasury — PDA `["treasury", mint, org_id]`, created here
 ///   3. `[writable]` vault — PDA `["vault", treasury]`, token account created here
-///   4. `[]` mint — SPL Token or Token-2022 mint without transfer-fee / transfer-hook
+///   4. `[]` mint — SPL Token or Token-2022 mint whose extensions are all accepted
+///      (`state::token::extension`; decision 003)
 ///   5. `[]` token_program — the mint's owner (SPL Token or Token-2022)
 ///   6. `[]` system_program
 ///

@@ -21,9 +21,34 @@ const ACCOUNT_TYPE_ACCOUNT: u8 = 2;
 const STATE_INITIALIZED: u8 = 1;
 const STATE_FROZEN: u8 = 2;
 
-/// Token-2022 extension types that change what a transfer moves or who runs during it.
-const EXTENSION_TRANSFER_FEE_CONFIG: u16 = 1;
-const EXTENSION_TRANSFER_HOOK: u16 = 14;
+/// Token-2022 mint extension types (spl-token-2022's `ExtensionType` numbers) that a treasury
+/// accepts: none of them can move, freeze or hide the vault's balance or make a transfer fail.
+/// Everything else is refused, including types added to Token-2022 after this list was written
+/// (decision 003 has the table and the reason for each).
+pub mod extension {
+    pub const TRANSFER_FEE_CONFIG: u16 = 1;
+    pub const MINT_CLOSE_AUTHORITY: u16 = 3;
+    pub const CONFIDENTIAL_TRANSFER_MINT: u16 = 4;
+    pub const DEFAULT_ACCOUNT_STATE: u16 = 6;
+    pub const NON_TRANSFERABLE: u16 = 9;
+    pub const INTEREST_BEARING_CONFIG: u16 = 10;
+    pub const PERMANENT_DELEGATE: u16 = 12;
+    pub const TRANSFER_HOOK: u16 = 14;
+    pub const CONFIDENTIAL_TRANSFER_FEE_CONFIG: u16 = 16;
+    pub const METADATA_POINTER: u16 = 18;
+    pub const TOKEN_METADATA: u16 = 19;
+    pub const GROUP_POINTER: u16 = 20;
+    pub const TOKEN_GROUP: u16 = 21;
+    pub const GROUP_MEMBER_POINTER: u16 = 22;
+    pub const TOKEN_GROUP_MEMBER: u16 = 23;
+    pub const CONFIDENTIAL_MINT_BURN: u16 = 24;
+    pub const SCALED_UI_AMOUNT: u16 = 25;
+    pub const PAUSABLE: u16 = 26;
+}
+
+/// `DefaultAccountState`'s value is one `AccountState` byte; only `Initialized` is accepted,
+/// since a vault created `Frozen` could neither receive nor pay until the issuer thawed it.
+const DEFAULT_STATE_INITIALIZED: u8 = 1;
 
 /// Which token program a treasury uses.
 #[inline(always)]
@@ -70,8 +95,8 @@ pub fn token_amount(data: &[u8]) -> Result<u64, PayoutError> {
 /// Validates mint data for a treasury and returns its decimals.
 ///
 /// Classic mints are exactly 82 bytes. Token-2022 mints with extensions are padded to 165
-/// bytes, then account type 1, then TLV entries `(type: u16 LE, length: u16 LE, value)`; a
-/// transfer-fee or transfer-hook extension is refused.
+/// bytes, then account type 1, then TLV entries `(type: u16 LE, length: u16 LE, value)`; any
+/// extension outside the accepted list is refused (and its type number logged).
 pub fn check_mint(data: &[u8], token_2022: bool) -> Result<u8, PayoutError> {
     if data.len() < MINT_LEN || data[45] != 1 {
         return Err(PayoutError::InvalidMint);
@@ -85,20 +110,58 @@ pub fn check_mint(data: &[u8], token_2022: bool) -> Result<u8, PayoutError> {
     Ok(data[44])
 }
 
-fn check_mint_extensions(mut tlv: &[u8]) -> Result<(), PayoutError> {
+fn check_mint_extensions(tlv: &[u8]) -> Result<(), PayoutError> {
+    match first_unsupported_extension(tlv)? {
+        None => Ok(()),
+        Some(kind) => {
+            // Which extension, for whoever reads the failed transaction's logs.
+            crate::sys::log("Unsupported Token-2022 mint extension type:");
+            crate::sys::log_u64(kind as u64);
+            Err(PayoutError::UnsupportedMintExtension)
+        }
+    }
+}
+
+/// Walks the mint's TLV entries and returns the type of the first one a treasury refuses.
+/// A malformed entry (truncated, or a `DefaultAccountState` value that is not one byte) is
+/// `InvalidMint`: Token-2022 never writes one, so the account is not a mint we understand.
+pub fn first_unsupported_extension(mut tlv: &[u8]) -> Result<Option<u16>, PayoutError> {
     while tlv.len() >= 4 {
         let kind = u16::from_le_bytes([tlv[0], tlv[1]]);
         let len = u16::from_le_bytes([tlv[2], tlv[3]]) as usize;
         if kind == 0 {
             // Uninitialized: the rest is unused space.
-            return Ok(());
+            return Ok(None);
         }
-        if kind == EXTENSION_TRANSFER_FEE_CONFIG || kind == EXTENSION_TRANSFER_HOOK {
-            return Err(PayoutError::UnsupportedMintExtension);
+        let value = tlv.get(4..4 + len).ok_or(PayoutError::InvalidMint)?;
+        if !extension_accepted(kind, value)? {
+            return Ok(Some(kind));
         }
-        tlv = tlv.get(4 + len..).ok_or(PayoutError::InvalidMint)?;
+        tlv = &tlv[4 + len..];
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The per-extension decision (an allowlist: unknown and account-only types are refused).
+fn extension_accepted(kind: u16, value: &[u8]) -> Result<bool, PayoutError> {
+    use extension::*;
+    Ok(match kind {
+        // Authority to close the mint once its supply is zero; balances are untouched.
+        MINT_CLOSE_AUTHORITY => true,
+        // Display-only: the raw amounts the program moves are unchanged.
+        INTEREST_BEARING_CONFIG | SCALED_UI_AMOUNT => true,
+        // Metadata and grouping: descriptive data only.
+        METADATA_POINTER | TOKEN_METADATA | GROUP_POINTER | TOKEN_GROUP | GROUP_MEMBER_POINTER | TOKEN_GROUP_MEMBER => true,
+        // Accepted only when new accounts (our vault) start Initialized, not Frozen.
+        DEFAULT_ACCOUNT_STATE => match value {
+            [state] => *state == DEFAULT_STATE_INITIALIZED,
+            _ => return Err(PayoutError::InvalidMint),
+        },
+        // Refused: TRANSFER_FEE_CONFIG, TRANSFER_HOOK, PERMANENT_DELEGATE, NON_TRANSFERABLE,
+        // CONFIDENTIAL_TRANSFER_MINT, CONFIDENTIAL_TRANSFER_FEE_CONFIG, CONFIDENTIAL_MINT_BURN,
+        // PAUSABLE, and every other type.
+        _ => false,
+    })
 }
 
 #[cfg(test)]
@@ -161,6 +224,65 @@ mod tests {
         assert_eq!(check_token_account(&token_account([3; 32], 1, 355), &mint), Err(PayoutError::RecipientNotTokenAccount));
     }
 
+    /// A Token-2022 mint whose TLV entries carry the given values.
+    fn mint_2022_with(entries: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut data = mint_2022(&[]);
+        for &(kind, value) in entries {
+            data.extend_from_slice(&kind.to_le_bytes());
+            data.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            data.extend_from_slice(value);
+        }
+        data
+    }
+
+    /// Value lengths Token-2022 writes for each mint extension.
+    const SIZED: &[(u16, u16)] = &[
+        (extension::TRANSFER_FEE_CONFIG, 108),
+        (extension::MINT_CLOSE_AUTHORITY, 32),
+        (extension::CONFIDENTIAL_TRANSFER_MINT, 65),
+        (extension::NON_TRANSFERABLE, 0),
+        (extension::INTEREST_BEARING_CONFIG, 52),
+        (extension::PERMANENT_DELEGATE, 32),
+        (extension::TRANSFER_HOOK, 64),
+        (extension::CONFIDENTIAL_TRANSFER_FEE_CONFIG, 129),
+        (extension::METADATA_POINTER, 64),
+        (extension::TOKEN_METADATA, 90),
+        (extension::GROUP_POINTER, 64),
+        (extension::TOKEN_GROUP, 80),
+        (extension::GROUP_MEMBER_POINTER, 64),
+        (extension::TOKEN_GROUP_MEMBER, 72),
+        (extension::CONFIDENTIAL_MINT_BURN, 196),
+        (extension::SCALED_UI_AMOUNT, 56),
+        (extension::PAUSABLE, 33),
+    ];
+
+    const ACCEPTED: &[u16] = &[
+        extension::MINT_CLOSE_AUTHORITY,
+        extension::INTEREST_BEARING_CONFIG,
+        extension::METADATA_POINTER,
+        extension::TOKEN_METADATA,
+        extension::GROUP_POINTER,
+        extension::TOKEN_GROUP,
+        extension::GROUP_MEMBER_POINTER,
+        extension::TOKEN_GROUP_MEMBER,
+        extension::SCALED_UI_AMOUNT,
+    ];
+
+    const REFUSED: &[u16] = &[
+        extension::TRANSFER_FEE_CONFIG,
+        extension::CONFIDENTIAL_TRANSFER_MINT,
+        extension::NON_TRANSFERABLE,
+        extension::PERMANENT_DELEGATE,
+        extension::TRANSFER_HOOK,
+        extension::CONFIDENTIAL_TRANSFER_FEE_CONFIG,
+        extension::CONFIDENTIAL_MINT_BURN,
+        extension::PAUSABLE,
+    ];
+
+    fn sized(kind: u16) -> (u16, u16) {
+        *SIZED.iter().find(|(k, _)| *k == kind).expect("listed in SIZED")
+    }
+
     #[test]
     fn mint_decimals_and_plain_extensions() {
         let mut classic = [0u8; MINT_LEN];
@@ -168,14 +290,69 @@ mod tests {
         classic[45] = 1;
         assert_eq!(check_mint(&classic, false), Ok(9));
         assert_eq!(check_mint(&classic, true), Ok(9));
-        // MintCloseAuthority (3) and MetadataPointer (18) are harmless.
-        assert_eq!(check_mint(&mint_2022(&[(3, 32), (18, 64)]), true), Ok(6));
+        // A Token-2022 mint with an extension area but no entries yet.
+        assert_eq!(check_mint(&mint_2022(&[]), true), Ok(6));
     }
 
     #[test]
-    fn error_unsupported_mint_extension() {
-        assert_eq!(check_mint(&mint_2022(&[(1, 108)]), true), Err(PayoutError::UnsupportedMintExtension));
-        assert_eq!(check_mint(&mint_2022(&[(3, 32), (14, 64)]), true), Err(PayoutError::UnsupportedMintExtension));
+    fn accepts_each_harmless_extension_alone_and_all_together() {
+        for &kind in ACCEPTED {
+            // Given: a mint with this one extension, When / Then: accepted
+            assert_eq!(check_mint(&mint_2022(&[sized(kind)]), true), Ok(6), "type {kind}");
+        }
+        let all: Vec<(u16, u16)> = ACCEPTED.iter().map(|&k| sized(k)).collect();
+        assert_eq!(check_mint(&mint_2022(&all), true), Ok(6));
+    }
+
+    #[test]
+    fn error_unsupported_mint_extension_for_each_refused_type() {
+        for &kind in REFUSED {
+            // Given: the refused extension alone, then after every accepted one
+            assert_eq!(first_unsupported_extension(&mint_2022(&[sized(kind)])[TOKEN_ACCOUNT_LEN + 1..]), Ok(Some(kind)));
+            assert_eq!(check_mint(&mint_2022(&[sized(kind)]), true), Err(PayoutError::UnsupportedMintExtension), "type {kind}");
+            let mut entries: Vec<(u16, u16)> = ACCEPTED.iter().map(|&k| sized(k)).collect();
+            entries.push(sized(kind));
+            let data = mint_2022(&entries);
+            // Then: the walk reaches it past entries of other lengths and names it
+            assert_eq!(first_unsupported_extension(&data[TOKEN_ACCOUNT_LEN + 1..]), Ok(Some(kind)), "type {kind} last");
+            assert_eq!(check_mint(&data, true), Err(PayoutError::UnsupportedMintExtension), "type {kind} last");
+        }
+    }
+
+    #[test]
+    fn error_unsupported_mint_extension_for_unknown_and_account_only_types() {
+        // Account-side types never belong in a mint; unknown (future) types are refused unread.
+        for kind in [2u16, 5, 7, 8, 11, 13, 15, 17, 27, 28, 40, 0xFFFF] {
+            assert_eq!(check_mint(&mint_2022(&[(kind, 8)]), true), Err(PayoutError::UnsupportedMintExtension), "type {kind}");
+        }
+    }
+
+    #[test]
+    fn default_account_state_initialized_accepted_frozen_refused() {
+        let kind = extension::DEFAULT_ACCOUNT_STATE;
+        // Given: default state Initialized (1), When / Then: accepted
+        assert_eq!(check_mint(&mint_2022_with(&[(kind, &[1])]), true), Ok(6));
+        // Given: default state Frozen (2): the vault would be born frozen, so refused
+        assert_eq!(check_mint(&mint_2022_with(&[(kind, &[2])]), true), Err(PayoutError::UnsupportedMintExtension));
+        assert_eq!(first_unsupported_extension(&mint_2022_with(&[(3, &[0; 32]), (kind, &[2])])[TOKEN_ACCOUNT_LEN + 1..]), Ok(Some(kind)));
+        // Given: Uninitialized (0), which Token-2022 itself refuses to set: not accepted either
+        assert_eq!(check_mint(&mint_2022_with(&[(kind, &[0])]), true), Err(PayoutError::UnsupportedMintExtension));
+        // Given: a value that is not one byte: not a mint we understand
+        assert_eq!(check_mint(&mint_2022_with(&[(kind, &[])]), true), Err(PayoutError::InvalidMint));
+        assert_eq!(check_mint(&mint_2022_with(&[(kind, &[1, 1])]), true), Err(PayoutError::InvalidMint));
+    }
+
+    #[test]
+    fn stops_at_the_uninitialized_entry_and_ignores_a_short_tail() {
+        // Given: zero padding after an accepted entry (type 0 ends the list) — even if a refused
+        // type's bytes follow, they are unused space, as in Token-2022's own parser
+        let mut data = mint_2022(&[(3, 32), (0, 0)]);
+        data.extend_from_slice(&extension::PERMANENT_DELEGATE.to_le_bytes());
+        assert_eq!(check_mint(&data, true), Ok(6));
+        // Given: fewer than 4 bytes after the last entry: no further header to read
+        let mut tail = mint_2022(&[(3, 32)]);
+        tail.extend_from_slice(&[12, 0]);
+        assert_eq!(check_mint(&tail, true), Ok(6));
     }
 
     #[test]
