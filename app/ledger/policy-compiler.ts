@@ -60,7 +60,10 @@ export interface CompileInput {
   policy: PolicyVersion;
   /** Every recipient a rule names, by id. */
   recipients: ReadonlyMap<string, RecipientState>;
-  /** What each rule (by rule id) already allocated in its current period, paid or accrued. Absent = 0. */
+  /**
+   * What each rule (by rule id) already used of its period cap. Absent = 0. The caller decides what
+   * counts; the model layer counts the rule's transfers in the period (see loadPeriodToDate).
+   */
   periodToDate?: ReadonlyMap<string, bigint>;
 }
 
