@@ -45,13 +45,22 @@ export interface TreasuryWorld {
 /** Mint + treasury + funder, with `deposit` tokens moved into the vault through the program. */
 export async function setupTreasury(
   client: PayoutsClient,
-  options: { tokenProgram?: PublicKey; deposit?: bigint; funderBalance?: bigint; freezable?: boolean } = {},
+  options: {
+    tokenProgram?: PublicKey;
+    deposit?: bigint;
+    funderBalance?: bigint;
+    freezable?: boolean;
+    /** An existing mint (e.g. Token-2022 with extensions) instead of a fresh plain one. */
+    mint?: { mint: PublicKey; decimals: number; tokenProgram: PublicKey };
+    /** A chosen org id, e.g. one whose PDAs were pre-funded. */
+    orgId?: Buffer;
+  } = {},
 ): Promise<TreasuryWorld> {
-  const tokenProgram = options.tokenProgram ?? TOKEN_PROGRAM_ID;
-  const { mint, decimals } = await client.createMint({ tokenProgram, freezable: options.freezable ?? false });
+  const tokenProgram = options.mint?.tokenProgram ?? options.tokenProgram ?? TOKEN_PROGRAM_ID;
+  const { mint, decimals } = options.mint ?? (await client.createMint({ tokenProgram, freezable: options.freezable ?? false }));
   const authority = await client.newFundedKeypair();
   const funder = await client.newFundedKeypair();
-  const orgId = newOrgId();
+  const orgId = options.orgId ?? newOrgId();
   const treasury = client.treasuryAddress(mint, orgId);
   const vault = client.vaultAddress(treasury);
   const initIx = await client.initializeTreasuryIx({
