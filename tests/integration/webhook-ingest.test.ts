@@ -2,7 +2,13 @@
 // DATABASE_URL is set): signature matrix, malformed input, idempotency under concurrency, ordering.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
-import { DodoWebhookVerifier, generateWebhookSecret, signWebhook } from "~/integrations/webhook-verification.server";
+import {
+  DodoWebhookVerifier,
+  generateWebhookSecret,
+  signWebhook,
+  webhookRejectionCounter,
+} from "~/integrations/webhook-verification.server";
+import { compilePayoutRunForPayment } from "~/models/payout-runs-seam.server";
 import { WEBHOOK_BODY_LIMIT_BYTES, handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
 import { loadPaymentState } from "~/models/payments.server";
 import { foldPaymentObservations } from "~/ledger/payment-state";
@@ -107,8 +113,10 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
     for (const [name, build] of cases) {
       it(`error: ${name}`, async () => {
         const before = await counts();
+        const rejectionsBefore = webhookRejectionCounter.total;
         const response = await deliver(build());
         expect(response.status).toBe(401);
+        expect(webhookRejectionCounter.total).toBe(rejectionsBefore + 1);
         const text = await response.text();
         expect(text).not.toContain(secret);
         expect(await counts()).toEqual(before);
@@ -230,6 +238,25 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       expect(again.status).toBe(200);
       expect(await again.json()).toEqual({ status: "duplicate" });
       expect(await counts()).toEqual(before);
+    });
+
+    it("error: a failure inside the transaction answers 500 and leaves nothing; Dodo's retry then records it once", async () => {
+      const paymentId = newDodoId("pay");
+      const d = signedDelivery(secret, paymentEvent({ paymentId, status: "succeeded", totalAmount: 3100n }));
+      vi.mocked(compilePayoutRunForPayment).mockRejectedValueOnce(new Error("compiler exploded"));
+      const before = await counts();
+      const failed = await deliver(post(d.body, d.headers));
+      expect(failed.status).toBe(500);
+      expect(await failed.text()).not.toContain("compiler exploded");
+      // The webhook event row rolled back with everything else, so the retry is not mistaken for a duplicate.
+      expect(await counts()).toEqual(before);
+      const retried = await deliver(post(d.body, d.headers));
+      expect(retried.status).toBe(200);
+      expect(await retried.json()).toMatchObject({ status: "recorded" });
+      const after = await counts();
+      expect(after.payments - before.payments).toBe(1);
+      expect(after.runs - before.runs).toBe(1);
+      expect(after.events - before.events).toBe(1);
     });
 
     it("a payment without our metadata is recorded for the default organization", async () => {
