@@ -2,6 +2,7 @@
 // policy into a READY run, its transfers and its balance entries, in the caller's transaction.
 import type { Prisma, PrismaClient } from "~/generated/prisma/client";
 import { distributableFromSettlement } from "~/ledger/money";
+import { allocateClawback, ClawbackError, type ClawbackAllocation } from "~/ledger/policy-clawback";
 import { PolicyError } from "~/ledger/policy";
 import { compilePayout, type PayoutPlan } from "~/ledger/policy-compiler";
 import type { RecordedPayment } from "./payments.server";
@@ -203,4 +204,61 @@ export async function getPayoutRun(db: PrismaClient | Tx, payoutRunId: string) {
     where: { id: payoutRunId },
     include: { transfers: { orderBy: { recipientId: "asc" } } },
   });
+}
+
+export type RefundClawbackResult =
+  | { outcome: "NO_RUN" }
+  | { outcome: "RUN_NOT_SETTLED"; payoutRunId: string; status: string }
+  | { outcome: "ALREADY_RECORDED"; payoutRunId: string }
+  | { outcome: "RECORDED"; payoutRunId: string; clawbacks: ClawbackAllocation[] };
+
+/**
+ * After a settled payment is refunded (or a dispute on it is lost), record what each recipient owes
+ * back: their share of the payment in proportion to the refund (see allocateClawback), as CLAWBACK
+ * entries that later runs net. `refunded` is in token base units. Idempotent per refund / dispute id
+ * (one is required); the caller runs it in the transaction that records the refund or dispute.
+ * A run not SETTLED yet is left to the run lifecycle (cancel or shrink before paying): RUN_NOT_SETTLED.
+ */
+export async function recordRefundClawbacks(
+  tx: Tx,
+  args: { paymentId: string; refunded: bigint; refundId?: string; disputeId?: string },
+): Promise<RefundClawbackResult> {
+  // The refund or dispute id is the idempotency key: without one a redelivery would claw back twice.
+  if (!args.refundId && !args.disputeId) throw new ClawbackError("a clawback needs the refund or dispute it comes from");
+  const run = await tx.payoutRun.findUnique({ where: { paymentId: args.paymentId } });
+  if (!run) return { outcome: "NO_RUN" };
+  await lockOrganizationPayouts(tx, run.organizationId);
+  if (run.status !== "SETTLED") return { outcome: "RUN_NOT_SETTLED", payoutRunId: run.id, status: run.status };
+  const source = args.refundId ? { refundId: args.refundId } : { disputeId: args.disputeId! };
+  const recorded = await tx.recipientBalanceEntry.count({ where: { kind: "CLAWBACK", paymentId: args.paymentId, ...source } });
+  if (recorded > 0) return { outcome: "ALREADY_RECORDED", payoutRunId: run.id };
+  // Each recipient's share of the payment, rebuilt from the run's rows by the compiler's per-line
+  // identity: share = transfer + accrued + clawbackNetted - balanceReleased.
+  const shares = new Map<string, bigint>();
+  const add = (recipientId: string, amount: bigint) => shares.set(recipientId, (shares.get(recipientId) ?? 0n) + amount);
+  for (const transfer of await tx.payoutTransfer.findMany({ where: { runId: run.id } })) add(transfer.recipientId, transfer.amount);
+  for (const entry of await tx.recipientBalanceEntry.findMany({ where: { payoutRunId: run.id } })) {
+    add(entry.recipientId, entry.kind === "ACCRUAL_PAID" ? -entry.amount : entry.amount);
+  }
+  const clawbacks = allocateClawback({
+    refunded: args.refunded,
+    distributable: run.distributable,
+    shares: [...shares].map(([recipientId, share]) => ({ recipientId, share })),
+  });
+  if (clawbacks.length > 0) {
+    await tx.recipientBalanceEntry.createMany({
+      data: clawbacks.map((clawback) => ({
+        organizationId: run.organizationId,
+        recipientId: clawback.recipientId,
+        kind: "CLAWBACK" as const,
+        amount: clawback.amount,
+        tokenDecimals: run.tokenDecimals,
+        paymentId: args.paymentId,
+        refundId: args.refundId ?? null,
+        disputeId: args.disputeId ?? null,
+        memo: `clawback of run ${run.id}`,
+      })),
+    });
+  }
+  return { outcome: "RECORDED", payoutRunId: run.id, clawbacks };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "~/generated/prisma/client";
 import { activatePolicyVersion, createPolicyVersion, type PolicyRuleInput } from "~/models/policies.server";
 import type { RecordedPayment } from "~/models/payments.server";
-import { compilePayoutRunForPayment, compileSweepRun, getPayoutRun } from "~/models/payout-runs.server";
+import { compilePayoutRunForPayment, compileSweepRun, getPayoutRun, recordRefundClawbacks } from "~/models/payout-runs.server";
 import { createRecipient, loadRecipientStates, recordClawback, setRecipientStatus } from "~/models/recipients.server";
 import { toDatabaseError } from "~/utils/db-errors.server";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
@@ -224,6 +224,44 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const run = await assertConserved(sweep!.payoutRunId!);
     expect(run).toMatchObject({ kind: "SWEEP", paymentId: null, distributable: 0n, totalTransfers: 5_000_000n });
     expect(await compileSweepRun(prisma, { organizationId: org.id, now: NOW })).toBeNull();
+  });
+
+  it("a refund after settlement becomes proportional clawbacks, once, that the next run nets", async () => {
+    const org = await newOrganization();
+    const artist = await newRecipient(org.id, "artist");
+    const producer = await newRecipient(org.id, "producer");
+    await activePolicy(org.id, [
+      { recipientId: artist.id, kind: "PERCENTAGE", basisPoints: 6000 },
+      { recipientId: producer.id, kind: "PERCENTAGE", basisPoints: 2000, minPayout: 50_000_000n },
+    ]);
+    const payment = await succeededPayment(org.id, 1_000n); // 10,000,000: artist paid 6,000,000, producer accrues 2,000,000
+    const compiled = await compile(payment);
+    const refund = await prisma.refund.create({
+      data: {
+        organizationId: org.id, dodoRefundId: `ref_${randomUUID()}`, dodoPaymentId: payment.dodoPaymentId, paymentId: payment.id,
+        amountMinor: 250n, currency: "USD", status: "SUCCEEDED", lastEventAt: NOW,
+      },
+    });
+    const clawback = (refundId: string) =>
+      prisma.$transaction((tx) => recordRefundClawbacks(tx, { paymentId: payment.id, refunded: 2_500_000n, refundId }));
+    // before settlement the run lifecycle decides (cancel or shrink): no clawback is written
+    expect(await clawback(refund.id)).toMatchObject({ outcome: "RUN_NOT_SETTLED", status: "READY" });
+    for (const status of ["APPROVED", "EXECUTING", "SETTLED"] as const) {
+      await prisma.payoutRun.update({ where: { id: compiled.payoutRunId! }, data: { status } });
+    }
+    // a quarter refunded: the artist owes a quarter of 6,000,000, the producer a quarter of its accrued 2,000,000
+    const recorded = await clawback(refund.id);
+    expect(recorded).toMatchObject({ outcome: "RECORDED" });
+    const owed = Object.fromEntries((recorded as { clawbacks: { recipientId: string; amount: bigint }[] }).clawbacks.map((c) => [c.recipientId, c.amount]));
+    expect(owed).toEqual({ [artist.id]: 1_500_000n, [producer.id]: 500_000n });
+    expect(await clawback(refund.id)).toMatchObject({ outcome: "ALREADY_RECORDED" });
+    // the producer's clawback is netted against its accrued balance; the artist's against its next share
+    const next = await compile(await succeededPayment(org.id, 1_000n));
+    const run = await assertConserved(next.payoutRunId!);
+    expect(run.transfers.map((t) => [t.recipientId, t.amount])).toEqual([[artist.id, 4_500_000n]]);
+    const { states } = await loadRecipientStates(prisma, org.id, [artist.id, producer.id]);
+    expect(states.get(producer.id)).toMatchObject({ balance: 3_500_000n, clawbackOwed: 0n });
+    expect(states.get(artist.id)).toMatchObject({ balance: 0n, clawbackOwed: 0n });
   });
 
   it("concurrent compiles never pay one accrued balance twice", async () => {
