@@ -51,7 +51,7 @@ describe.each(databaseTargets())("payout runs over random histories on $name", (
     await fc.assert(
       fc.asyncProperty(fc.array(ruleArb, { minLength: 1, maxLength: 4 }), fc.array(stepArb, { minLength: 1, maxLength: 6 }), async (ruleDrafts, steps) => {
         const org = await prisma.organization.create({ data: { slug: `org-${randomUUID().slice(0, 8)}`, name: "Prop" } });
-        const recipients = [];
+        const recipients: Awaited<ReturnType<typeof createRecipient>>[] = [];
         for (let i = 0; i < ruleDrafts.length; i++) {
           const seed = new Uint8Array(32);
           seed.set(new TextEncoder().encode(`prop:${++walletCounter}`));
