@@ -181,6 +181,34 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
       expect(await client.runtime.getAccount(client.vaultAddress(treasury))).toBeNull();
     });
 
+    it("error: a vault address already holding data is refused with InvalidVault and no treasury is created", async () => {
+      // Given: (unreachable by transactions) the vault PDA allocated with someone's bytes
+      const { mint } = await client.createMint();
+      const orgId = newOrgId();
+      const treasury = client.treasuryAddress(mint, orgId);
+      const vault = client.vaultAddress(treasury);
+      const planted = Buffer.alloc(165, 0x33);
+      await client.forgeAccount(vault, {
+        owner: SystemProgram.programId,
+        data: planted,
+        lamports: await client.runtime.minimumBalanceForRentExemption(planted.length),
+      });
+      const authority = await client.newFundedKeypair();
+      const ix = await client.initializeTreasuryIx({
+        payer: client.runtime.payer.publicKey,
+        authority: authority.publicKey,
+        mint,
+        orgId,
+        tokenProgram: TOKEN_PROGRAM_ID,
+      });
+      // When
+      const outcome = await client.send([ix], [authority]);
+      // Then: refused before any effect: the planted bytes stand and the treasury does not exist
+      expectProgramError(client, outcome, "InvalidVault");
+      expect(Buffer.from((await client.runtime.getAccount(vault))!.data).equals(planted)).toBe(true);
+      expect(await client.runtime.getAccount(treasury)).toBeNull();
+    });
+
     it("error: a split record address assigned to another program fails the split and is not adopted", async () => {
       // Given: (unreachable by transactions) the SplitRecord PDA owned by another program, no data
       const world = await setupTreasury(client, { deposit: 10_000_000n });
