@@ -141,6 +141,33 @@ export interface PayoutPlan {
 }
 
 const NO_PERIOD_TO_DATE: ReadonlyMap<string, bigint> = new Map();
+const FOLD_AT = 2 ** 52;
+const SMALL_TERM = BigInt(FOLD_AT);
+
+/**
+ * An exact sum of non-negative bigints that does not allocate a new bigint per addition (each `+=`
+ * on a bigint does, and at 100,000 recipients that garbage makes the collector run, copying the plan
+ * being built). Terms up to 2^52 add into a double, exact while it stays below 2^53, and the double is
+ * folded into the bigint whenever it passes 2^52.
+ */
+class ExactSum {
+  private small = 0;
+  private big = 0n;
+  add(amount: bigint): void {
+    if (amount <= SMALL_TERM) {
+      this.small += Number(amount);
+      if (this.small > FOLD_AT) {
+        this.big += BigInt(this.small);
+        this.small = 0;
+      }
+    } else {
+      this.big += amount;
+    }
+  }
+  get value(): bigint {
+    return this.big + BigInt(this.small);
+  }
+}
 const BPS = BPS_DENOMINATOR;
 const BPS_BIG = BigInt(BPS_DENOMINATOR);
 
@@ -192,6 +219,27 @@ function recipientsInIdOrder(recipients: ReadonlyMap<string, RecipientState>): R
   return inOrder ? ordered : null;
 }
 
+/**
+ * A FIXED rule's ask: its fixed amount lowered by its cap per payment and what is left of its period
+ * cap. Which cap bound is written to `scratch` (one object per compile, not one per call).
+ */
+function fixedAsk(rule: PayoutRuleSpec, periodToDate: ReadonlyMap<string, bigint>, scratch: { capApplied: CapApplied }): bigint {
+  let ask = rule.fixedAmount!;
+  let capApplied: CapApplied = null;
+  const perPayment = rule.capPerPayment;
+  if (perPayment !== null && perPayment !== undefined && perPayment < ask) {
+    ask = perPayment;
+    capApplied = "PER_PAYMENT";
+  }
+  const room = periodRoom(rule, periodToDate);
+  if (room !== null && room < ask) {
+    ask = room;
+    capApplied = "PER_PERIOD";
+  }
+  scratch.capApplied = capApplied;
+  return ask;
+}
+
 function recipientIssue(
   code: "RULE_RECIPIENT_UNKNOWN" | "RULE_RECIPIENT_DUPLICATE" | "RULE_RECIPIENT_REMOVED",
   rule: PayoutRuleSpec,
@@ -240,51 +288,35 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   if (issues.length > 0) throw new PolicyError(issues);
   const maxBalance = U64_MAX - distributable;
 
-  // 1. FIXED rules. Asks (fixed amount lowered by caps) in recipient id order first; the priority
-  // order only matters when the payment cannot cover them all.
-  // Arrays indexed by rule position are filled densely with push: `new Array(n)` of a large n gives
-  // a dictionary-mode array in V8, and every access turns into a hash lookup.
-  const fixedAsks: bigint[] = [];
-  const fixedCaps: CapApplied[] = [];
-  let askTotal = 0n;
+  // 1. FIXED rules. First only the sum of their asks (fixed amount lowered by caps): when the payment
+  // covers them all, the priority order cannot matter and no per-rule arrays are needed (the main
+  // pass recomputes each ask). Otherwise shares and shortfalls by rule position, in priority order.
+  const capScratch: { capApplied: CapApplied } = { capApplied: null };
+  const askSum = new ExactSum();
   for (let i = 0; i < ruleCount; i++) {
     const rule = rules[i]!;
-    if (rule.kind !== "FIXED") {
-      fixedAsks.push(0n);
-      fixedCaps.push(null);
-      continue;
-    }
-    let ask = rule.fixedAmount!;
-    let capApplied: CapApplied = null;
-    const perPayment = rule.capPerPayment;
-    if (perPayment !== null && perPayment !== undefined && perPayment < ask) {
-      ask = perPayment;
-      capApplied = "PER_PAYMENT";
-    }
-    const room = periodRoom(rule, periodToDate);
-    if (room !== null && room < ask) {
-      ask = room;
-      capApplied = "PER_PERIOD";
-    }
-    fixedAsks.push(ask);
-    fixedCaps.push(capApplied);
-    askTotal += ask;
+    if (rule.kind === "FIXED") askSum.add(fixedAsk(rule, periodToDate, capScratch));
   }
   let pool = distributable;
-  // Shares and shortfalls by rule position; separate arrays only when the payment cannot cover every ask.
-  let fixedShareOf = fixedAsks;
+  // Filled densely with push: `new Array(n)` of a large n is a dictionary-mode array in V8.
+  let fixedShareOf: bigint[] | null = null;
   let fixedShortfalls: bigint[] | null = null;
+  const askTotal = askSum.value;
   if (askTotal <= distributable) {
     pool = distributable - askTotal;
   } else {
-    fixedShareOf = fixedAsks.slice();
-    fixedShortfalls = fixedAsks.map(() => 0n);
+    fixedShareOf = [];
+    fixedShortfalls = [];
     const order: number[] = [];
-    for (let i = 0; i < ruleCount; i++) if (rules[i]!.kind === "FIXED") order.push(i);
+    for (let i = 0; i < ruleCount; i++) {
+      fixedShareOf.push(0n);
+      fixedShortfalls.push(0n);
+      if (rules[i]!.kind === "FIXED") order.push(i);
+    }
     // Stable sort: equal priorities keep recipient id order.
     order.sort((a, b) => (rules[a]!.priority ?? 0) - (rules[b]!.priority ?? 0));
     for (const i of order) {
-      const ask = fixedAsks[i]!;
+      const ask = fixedAsk(rules[i]!, periodToDate, capScratch);
       const share = ask <= pool ? ask : pool;
       fixedShortfalls[i] = ask - share;
       fixedShareOf[i] = share;
@@ -340,11 +372,11 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   const transfers: PayoutTransferPlan[] = [];
   const orderedRecipients = recipientsInIdOrder(recipients);
   let cursor = 0;
-  let capExcessTotal = 0n;
-  let transferred = 0n;
-  let accruedTotal = 0n;
-  let releasedTotal = 0n;
-  let nettedTotal = 0n;
+  const capExcessSum = new ExactSum();
+  const transferredSum = new ExactSum();
+  const accruedSum = new ExactSum();
+  const releasedSum = new ExactSum();
+  const nettedSum = new ExactSum();
   for (let i = 0; i < ruleCount; i++) {
     const rule = rules[i]!;
     let share: bigint;
@@ -374,16 +406,17 @@ export function compilePayout(input: CompileInput): PayoutPlan {
       }
       if (capApplied !== null) {
         capExcess = uncapped - share;
-        capExcessTotal += capExcess;
+        capExcessSum.add(capExcess);
       }
       basis = base;
     } else {
-      share = fixedShareOf[i]!;
-      basis = distributable;
+      const ask = fixedAsk(rule, periodToDate, capScratch);
+      capApplied = capScratch.capApplied;
       uncapped = rule.fixedAmount!;
-      capApplied = fixedCaps[i]!;
-      if (capApplied !== null) capExcess = uncapped - fixedAsks[i]!;
+      if (capApplied !== null) capExcess = uncapped - ask;
+      share = fixedShareOf === null ? ask : fixedShareOf[i]!;
       if (fixedShortfalls !== null) shortfall = fixedShortfalls[i]!;
+      basis = distributable;
     }
 
     let recipient: RecipientState | undefined;
@@ -445,7 +478,7 @@ export function compilePayout(input: CompileInput): PayoutPlan {
       transfer = after;
       released = balance;
       balanceAfter = 0n;
-      transferred += after;
+      transferredSum.add(after);
       transfers.push({ recipientId: rule.recipientId, ruleId: rule.id, amount: after });
     } else {
       outcome = "HELD";
@@ -453,9 +486,9 @@ export function compilePayout(input: CompileInput): PayoutPlan {
       if (after >= balance) accrued = after - balance;
       else released = balance - after;
     }
-    if (accrued !== 0n) accruedTotal += accrued;
-    if (released !== 0n) releasedTotal += released;
-    if (netted !== 0n) nettedTotal += netted;
+    if (accrued !== 0n) accruedSum.add(accrued);
+    if (released !== 0n) releasedSum.add(released);
+    if (netted !== 0n) nettedSum.add(netted);
 
     lines.push({
       ruleId: rule.id,
@@ -485,6 +518,11 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   }
 
   if (issues.length > 0) throw new PolicyError(issues);
+  const capExcessTotal = capExcessSum.value;
+  const transferred = transferredSum.value;
+  const accruedTotal = accruedSum.value;
+  const releasedTotal = releasedSum.value;
+  const nettedTotal = nettedSum.value;
   const percentageShares = percentageQuota - capExcessTotal;
   const unallocated = base - percentageQuota;
   const remainder = unallocated + capExcessTotal;
