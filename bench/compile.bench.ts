@@ -3,6 +3,8 @@
 // Prints one JSON line. Run: npm run bench:compile
 import { availableParallelism, loadavg } from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { assertValidPolicy } from "../app/ledger/policy";
 import { compilePayout } from "../app/ledger/policy-compiler";
 import { compileScenario } from "./compile-fixture";
@@ -35,6 +37,19 @@ function measure(fn: () => unknown, warmup: number, runs: number): { wall: numbe
   }
   if (sink === undefined) throw new Error("benchmark body returned nothing");
   return { wall: median(walls), cpu: median(cpus) };
+}
+
+/** Heap the result of `fn` keeps alive, per recipient: what the collector must copy or mark. */
+function retainedBytesPerRecipient(fn: () => unknown, recipients: number): number {
+  setFlagsFromString("--expose-gc");
+  const collect = runInNewContext("gc") as () => void;
+  collect();
+  const before = process.memoryUsage().heapUsed;
+  const kept = fn();
+  collect();
+  const after = process.memoryUsage().heapUsed;
+  if (kept === undefined) throw new Error("benchmark body returned nothing");
+  return Math.round((after - before) / recipients);
 }
 
 function sumAmounts(amounts: readonly bigint[]): bigint {
@@ -76,7 +91,10 @@ for (const size of SIZES) {
   result[`cpu_ms_${size}`] = round(compiled.cpu);
   await settle();
   countGc = false;
-  if (size === 100_000) result.gc_ms_per_compile_100000 = round(gcMs / (runs + warmup));
+  if (size === 100_000) {
+    result.gc_ms_per_compile_100000 = round(gcMs / (runs + warmup));
+    result.plan_bytes_per_recipient_100000 = retainedBytesPerRecipient(() => compilePayout(input), size);
+  }
   result[`baseline_sum_ms_${size}`] = round(measure(() => sumAmounts(amounts), warmup, runs).wall, 4);
 }
 {
