@@ -42,16 +42,19 @@ const PAYMENT_STATUS_FROM_ROW: Record<string, PaymentStatus> = {
   CANCELLED: "cancelled",
 };
 
-// The refund_status enum has no REVIEW yet (requested in schema-requests.md): review is stored as PENDING,
-// which ranks just below it, so the fold read back from rows can only be lower, never higher.
 const REFUND_STATUS_TO_ROW = {
   pending: "PENDING",
-  review: "PENDING",
+  review: "REVIEW",
   failed: "FAILED",
   succeeded: "SUCCEEDED",
 } as const satisfies Record<RefundStatus, string>;
 
-const REFUND_STATUS_FROM_ROW: Record<string, RefundStatus> = { PENDING: "pending", FAILED: "failed", SUCCEEDED: "succeeded" };
+const REFUND_STATUS_FROM_ROW: Record<string, RefundStatus> = {
+  PENDING: "pending",
+  REVIEW: "review",
+  FAILED: "failed",
+  SUCCEEDED: "succeeded",
+};
 
 const DISPUTE_STATUS_TO_ROW = {
   dispute_opened: "OPENED",
@@ -97,7 +100,7 @@ interface PaymentStateRow {
     refunded_amount_minor: string;
     last_event_ms: string;
   } | null;
-  refunds: { dodo_refund_id: string; status: string; amount_minor: string; currency: string; last_event_ms: string }[];
+  refunds: { dodo_refund_id: string; status: string; amount_minor: string | null; currency: string | null; last_event_ms: string }[];
   disputes: { dodo_dispute_id: string; status: string; stage: string | null; amount_minor: string; currency: string; last_event_ms: string }[];
 }
 
@@ -160,7 +163,7 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
       refundId: r.dodo_refund_id,
       status: REFUND_STATUS_FROM_ROW[r.status]!,
       observedAtMs: Number(r.last_event_ms),
-      amount: BigInt(r.amount_minor),
+      amount: r.amount_minor === null ? null : BigInt(r.amount_minor),
       currency: r.currency,
     };
   }
@@ -287,9 +290,9 @@ export async function writePaymentState(
     if (loaded.state.refunds[refundId] === refund) continue;
     const fields = {
       status: REFUND_STATUS_TO_ROW[refund.status],
-      // Until refunds.amount_minor may be NULL (requested), an unreported amount is stored as 0.
-      amountMinor: refund.amount ?? 0n,
-      currency: refund.currency ?? next.payment?.currency ?? "USD",
+      // Dodo may not report the amount or currency (yet): recorded as unknown, never as 0.
+      amountMinor: refund.amount,
+      currency: refund.currency,
       lastEventAt: new Date(refund.observedAtMs),
       paymentId: payment?.id ?? null,
     };

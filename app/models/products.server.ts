@@ -1,7 +1,7 @@
 // Products an organization sells through Dodo checkout, and the organizations a storefront can show.
 import type { PrismaClient } from "~/generated/prisma/client";
 import { formatMoney } from "~/ledger/money";
-import { DEFAULT_ORGANIZATION_SLUG } from "./webhook-events.server";
+import { getDefaultOrganization } from "./organizations.server";
 
 export interface ProductView {
   id: string;
@@ -29,10 +29,10 @@ export async function findOrganizationBySlug(prisma: PrismaClient, slug: string)
   return prisma.organization.findUnique({ where: { slug }, select: { id: true, slug: true, name: true } });
 }
 
-/** The organization that owns the webhook endpoint; created on first use like the webhook path does. */
+/** The organization that owns the webhook endpoint (created at boot; see organizations.server.ts). */
 export async function ensureDefaultOrganization(prisma: PrismaClient): Promise<{ id: string; slug: string; name: string }> {
-  await prisma.organization.createMany({ data: [{ slug: DEFAULT_ORGANIZATION_SLUG, name: "Default organization" }], skipDuplicates: true });
-  return prisma.organization.findUniqueOrThrow({ where: { slug: DEFAULT_ORGANIZATION_SLUG }, select: { id: true, slug: true, name: true } });
+  const { id, slug, name } = await getDefaultOrganization(prisma);
+  return { id, slug, name };
 }
 
 export async function listActiveProducts(prisma: PrismaClient, organizationId: string): Promise<ProductView[]> {

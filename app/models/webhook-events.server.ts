@@ -15,11 +15,11 @@ import {
 } from "~/ledger/payment-state";
 import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
 import { loadPaymentState, writePaymentState, type AuditRowInput, type RecordedPayment } from "./payments.server";
+import { getDefaultOrganization } from "./organizations.server";
 import { compilePayoutRunForPayment } from "./payout-runs-seam.server";
 
 type Tx = Prisma.TransactionClient;
 
-export const DEFAULT_ORGANIZATION_SLUG = "default";
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Header names kept with the event: enough to re-verify it later, nothing secret. */
@@ -50,23 +50,16 @@ const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
 // Organizations are never deleted, so the default one's id can be remembered per database client.
 const defaultOrganizationIds = new WeakMap<object, string>();
 
-async function defaultOrganizationId(tx: Tx, cacheKey: object): Promise<string> {
-  const cached = defaultOrganizationIds.get(cacheKey);
+/**
+ * The organization that owns the endpoint. Boot creates it; looked up (or created, in a process that did
+ * not boot, e.g. a test) OUTSIDE the delivery's transaction, where a concurrent create cannot abort it.
+ */
+async function defaultOrganizationId(prisma: PrismaClient): Promise<string> {
+  const cached = defaultOrganizationIds.get(prisma);
   if (cached) return cached;
-  const existing = await tx.organization.findUnique({ where: { slug: DEFAULT_ORGANIZATION_SLUG }, select: { id: true } });
-  if (existing) {
-    // Seen before our own writes, so committed: safe to remember. One we create below is not
-    // remembered until a later delivery finds it, in case this transaction rolls back.
-    defaultOrganizationIds.set(cacheKey, existing.id);
-    return existing.id;
-  }
-  // ON CONFLICT DO NOTHING: a concurrent first delivery may create it too; neither aborts.
-  await tx.organization.createMany({
-    data: [{ slug: DEFAULT_ORGANIZATION_SLUG, name: "Default organization" }],
-    skipDuplicates: true,
-  });
-  const created = await tx.organization.findUniqueOrThrow({ where: { slug: DEFAULT_ORGANIZATION_SLUG }, select: { id: true } });
-  return created.id;
+  const { id } = await getDefaultOrganization(prisma);
+  defaultOrganizationIds.set(prisma, id);
+  return id;
 }
 
 /**
@@ -76,7 +69,7 @@ async function defaultOrganizationId(tx: Tx, cacheKey: object): Promise<string> 
 async function resolveOwnership(
   tx: Tx,
   event: DodoWebhookEvent,
-  cacheKey: object,
+  defaultOrganization: string,
 ): Promise<{ organizationId: string; checkoutSessionId: string | null }> {
   const metadata = event.kind === "payment" || event.kind === "refund" ? event.data.metadata : undefined;
   const link = stableflowLinkFromMetadata(metadata);
@@ -93,7 +86,7 @@ async function resolveOwnership(
     const organization = await tx.organization.findUnique({ where: { id: link.organization }, select: { id: true } });
     if (organization) return { organizationId: organization.id, checkoutSessionId: null };
   }
-  return { organizationId: await defaultOrganizationId(tx, cacheKey), checkoutSessionId: null };
+  return { organizationId: defaultOrganization, checkoutSessionId: null };
 }
 
 function jsonSafe(value: unknown): Prisma.InputJsonValue {
@@ -113,9 +106,9 @@ function auditAction(change: PaymentStateChange): { action: string; entityType: 
   }
 }
 
-async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, cacheKey: object): Promise<Extract<WebhookRecordOutcome, { kind: "recorded" }>> {
+async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganization: string): Promise<Extract<WebhookRecordOutcome, { kind: "recorded" }>> {
   const { event } = delivery;
-  const ownership = await resolveOwnership(tx, event, cacheKey);
+  const ownership = await resolveOwnership(tx, event, defaultOrganization);
   // First write of the transaction: a concurrent duplicate blocks on this unique index until we commit,
   // then fails with a unique violation and changes nothing.
   const keptHeaders: Record<string, string> = {};
@@ -204,8 +197,9 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, cacheKey: objec
  * Any other failure propagates (the route answers 5xx so Dodo retries).
  */
 export async function recordDodoWebhook(prisma: PrismaClient, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
+  const defaultOrganization = await defaultOrganizationId(prisma);
   try {
-    return await prisma.$transaction((tx) => applyDelivery(tx, delivery, prisma), TRANSACTION_OPTIONS);
+    return await prisma.$transaction((tx) => applyDelivery(tx, delivery, defaultOrganization), TRANSACTION_OPTIONS);
   } catch (error) {
     if (isUniqueViolation(error)) {
       // Only the webhook-id index means "already recorded" (the drivers do not always name the index,

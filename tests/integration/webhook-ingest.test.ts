@@ -311,6 +311,18 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       expect((await db.prisma.refund.findFirstOrThrow({ where: { dodoPaymentId: paymentId } })).paymentId).toBe(payment.id);
     });
 
+    it("a refund without amount or currency is recorded as unknown, not as zero; review is kept", async () => {
+      const paymentId = newDodoId("pay");
+      const refundId = newDodoId("ref");
+      const event = refundEvent({ paymentId, refundId, status: "succeeded", amount: 1n });
+      Object.assign(event.data as Record<string, unknown>, { amount: null, currency: null, status: "review" });
+      expect((await send(event)).status).toBe(200);
+      const refund = await db.prisma.refund.findUniqueOrThrow({ where: { dodoRefundId: refundId } });
+      expect(refund.amountMinor).toBeNull();
+      expect(refund.currency).toBeNull();
+      expect(refund.status).toBe("REVIEW");
+    });
+
     it("disputes are recorded and advance by stage and status", async () => {
       const paymentId = newDodoId("pay");
       const disputeId = newDodoId("dsp");
