@@ -33,6 +33,7 @@ export default function Index() {
         <h2>Where to go</h2>
         <ul>
           <li><a href="/shop">Shop</a>: buy a product (customers)</li>
+          <li><a href="/ledger">Ledger</a>: payments, payout runs, webhook deliveries and the audit trail</li>
           <li><a href="/healthz">Health</a>: what this server runs on</li>
         </ul>
       </div>

@@ -1,0 +1,54 @@
+// The ledger page on the running server shows what a signed Dodo webhook recorded: the payment with
+// its exact amounts, the delivery under its webhook-id, and the audit trail.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateWebhookSecret } from "~/integrations/webhook-verification.server";
+import { newDodoId, paymentEvent, signedDelivery } from "../mocks/dodo";
+import { databaseTargets, type TestDatabase } from "../setup/databases";
+import { startAppServer, type AppServer } from "../setup/app-server";
+
+const secret = generateWebhookSecret();
+process.env.DODO_PAYMENTS_WEBHOOK_KEY = secret;
+delete process.env.DODO_PAYMENTS_API_KEY;
+
+describe.each(databaseTargets())("ledger page on $name", (target) => {
+  let db: TestDatabase;
+  let server: AppServer;
+  beforeAll(async () => {
+    db = await target.create();
+    server = await startAppServer(db);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await db?.destroy();
+  });
+
+  it("is empty and says how to fill it before any payment", async () => {
+    const response = await fetch(`${server.url}/ledger`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain("No payment yet");
+  });
+
+  it("shows a payment recorded by a signed webhook, with its exact amounts and delivery", async () => {
+    // Given a signed payment.succeeded for 1,234.56 USD settling 1,197.01 USD
+    const paymentId = newDodoId("pay");
+    const delivery = signedDelivery(
+      secret,
+      paymentEvent({ paymentId, status: "succeeded", totalAmount: 123_456n, settlementAmount: 119_701n, settlementCurrency: "USD" }),
+    );
+    const posted = await fetch(`${server.url}/api/webhooks/dodo`, { method: "POST", headers: delivery.headers, body: delivery.body });
+    expect(posted.status).toBe(200);
+
+    // When the ledger page is read
+    const html = await (await fetch(`${server.url}/ledger`)).text();
+
+    // Then the row carries the payment, its status and both amounts to the cent
+    const row = new RegExp(`<tr data-payment="${paymentId}">(.*?)</tr>`, "s").exec(html)?.[1];
+    expect(row, "payment row").toBeDefined();
+    expect(row).toContain("succeeded");
+    expect(row).toContain("1234.56 USD");
+    expect(row).toContain("1197.01 USD");
+    expect(html).toContain(delivery.webhookId);
+    expect(html).toContain("payment.status.");
+  });
+});
