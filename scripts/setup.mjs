@@ -79,7 +79,19 @@ if (existsSync("scripts/build-program.mjs")) {
   run(process.execPath, ["scripts/build-program.mjs"]);
 }
 
-// 4. The app's production build, used by `npm start` and by the tests that run the real server.
+// 4. The browser for the end-to-end tests: Debian's Chromium (a test tool's own browser download
+//    cannot reach its host here). Installed like the SBF toolchain, with apt as root.
+if (mode === "test" && !process.env.CHROMIUM_PATH && !existsSync("/usr/bin/chromium")) {
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (isRoot && existsSync("/usr/bin/apt-get")) {
+    run("apt-get", ["update", "-qq"]);
+    run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "chromium"], { env: { DEBIAN_FRONTEND: "noninteractive" } });
+  } else {
+    say("warning: /usr/bin/chromium is missing and this is not root with apt-get: the browser test will fail until `apt-get install chromium` (or CHROMIUM_PATH)");
+  }
+}
+
+// 5. The app's production build, used by `npm start` and by the tests that run the real server.
 const appDigest = hashFiles(["app", "vite.config.ts", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]);
 if (!existsSync("build/server/index.js") || !upToDate("app-build", appDigest)) {
   run(npx("remix"), ["vite:build"]);
