@@ -1,5 +1,5 @@
 // Records one verified Dodo delivery and applies it to the ledger, all in ONE transaction:
-// webhook event row (webhook-id unique = idempotency key) -> payment state -> audit rows -> payout-run seam.
+// webhook event row (webhook-id unique = idempotency key) -> payment state -> audit rows -> payout-run request.
 import type { Prisma, PrismaClient } from "~/generated/prisma/client";
 import {
   dodoPaymentIdOf,
@@ -16,7 +16,8 @@ import {
 import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
 import { loadPaymentState, writePaymentState, type AuditRowInput, type RecordedPayment } from "./payments.server";
 import { getDefaultOrganization } from "./organizations.server";
-import { compilePayoutRunForPayment } from "./payout-runs-seam.server";
+import { wakePayoutRunWorkers } from "./payout-run-worker.server";
+import { requestPayoutRunForPayment } from "./payout-runs-seam.server";
 
 type Tx = Prisma.TransactionClient;
 
@@ -40,7 +41,8 @@ export type WebhookRecordOutcome =
       organizationId: string;
       payment: RecordedPayment | null;
       changes: PaymentStateChange[];
-      payoutRunId: string | null;
+      /** A compile request was committed with this delivery (the worker compiles the run after commit). */
+      payoutRunRequested: boolean;
     }
   | { kind: "duplicate" };
 
@@ -132,7 +134,7 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
 
   let payment: RecordedPayment | null = null;
   let changes: PaymentStateChange[] = [];
-  let payoutRunId: string | null = null;
+  let payoutRunRequested = false;
 
   if (observation && dodoPaymentId) {
     const loaded = await loadPaymentState(tx, dodoPaymentId);
@@ -184,11 +186,13 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
           data: { status: "COMPLETED" },
         });
       }
-      payoutRunId = (await compilePayoutRunForPayment(tx, payment)).payoutRunId;
+      // The compile (and its per-organization lock) happens in the worker, after commit: deliveries of
+      // one organization no longer queue behind each other here.
+      payoutRunRequested = (await requestPayoutRunForPayment(tx, payment)).requested;
     }
   }
 
-  return { kind: "recorded", webhookEventId: webhookEvent.id, organizationId: ownership.organizationId, payment, changes, payoutRunId };
+  return { kind: "recorded", webhookEventId: webhookEvent.id, organizationId: ownership.organizationId, payment, changes, payoutRunRequested };
 }
 
 /**
@@ -199,7 +203,10 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
 export async function recordDodoWebhook(prisma: PrismaClient, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
   const defaultOrganization = await defaultOrganizationId(prisma);
   try {
-    return await prisma.$transaction((tx) => applyDelivery(tx, delivery, defaultOrganization), TRANSACTION_OPTIONS);
+    const outcome = await prisma.$transaction((tx) => applyDelivery(tx, delivery, defaultOrganization), TRANSACTION_OPTIONS);
+    // Committed: a run is compiled a moment after this 200, not inside it.
+    if (outcome.payoutRunRequested) wakePayoutRunWorkers();
+    return outcome;
   } catch (error) {
     if (isUniqueViolation(error)) {
       // Only the webhook-id index means "already recorded" (the drivers do not always name the index,

@@ -4,6 +4,7 @@ import { getEnv, type Env } from "./env.server";
 import { clearDatabase, getDatabase, migrateDatabase, openDatabase, setDatabase, type Database } from "./db.server";
 import { log } from "./log.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
+import { startPayoutRunWorker, type PayoutRunWorker } from "~/models/payout-run-worker.server";
 
 export interface BootResult {
   env: Env;
@@ -12,6 +13,7 @@ export interface BootResult {
 }
 
 let booting: Promise<BootResult> | undefined;
+let payoutRunWorker: PayoutRunWorker | undefined;
 
 export function boot(): Promise<BootResult> {
   booting ??= (async () => {
@@ -20,6 +22,8 @@ export function boot(): Promise<BootResult> {
     const result = await migrateDatabase(database);
     await ensureDefaultOrganization(database.prisma);
     setDatabase(database);
+    // Compiles the payout runs webhooks requested (the outbox), including any a previous process left.
+    payoutRunWorker = startPayoutRunWorker(database.prisma);
     log.info("database ready", {
       mode: database.mode,
       location: database.location,
@@ -35,6 +39,8 @@ export async function shutdown(): Promise<void> {
   if (!booting) return;
   const { database } = await booting.catch(() => ({ database: undefined }));
   booting = undefined;
+  await payoutRunWorker?.stop();
+  payoutRunWorker = undefined;
   clearDatabase();
   await database?.close();
 }

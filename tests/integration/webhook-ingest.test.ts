@@ -8,7 +8,7 @@ import {
   signWebhook,
   webhookRejectionCounter,
 } from "~/integrations/webhook-verification.server";
-import { compilePayoutRunForPayment } from "~/models/payout-runs-seam.server";
+import { requestPayoutRunForPayment } from "~/models/payout-runs-seam.server";
 import { WEBHOOK_BODY_LIMIT_BYTES, handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
 import { loadPaymentState } from "~/models/payments.server";
 import { foldPaymentObservations } from "~/ledger/payment-state";
@@ -16,25 +16,13 @@ import { paymentObservationOf, parseDodoWebhookEvent } from "~/integrations/dodo
 import { databaseTargets, type TestDatabase } from "../setup/databases";
 import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } from "../mocks/dodo";
 
-// The payout-run compiler is another module's job; here the seam writes a minimal run row so that
-// "exactly one run per payment" is a database fact the tests can count.
-vi.mock("~/models/payout-runs-seam.server", () => ({
-  compilePayoutRunForPayment: vi.fn(async (tx: any, payment: any) => {
-    const run = await tx.payoutRun.create({
-      data: {
-        organizationId: payment.organizationId,
-        kind: "PAYMENT",
-        paymentId: payment.id,
-        tokenDecimals: 6,
-        distributable: payment.settlementAmountMinor ?? 0n,
-        totalTransfers: 0n,
-        treasuryRemainder: payment.settlementAmountMinor ?? 0n,
-      },
-      select: { id: true },
-    });
-    return { payoutRunId: run.id };
-  }),
-}));
+// Compiling runs is the worker's job (tests/integration/payout-run-worker.test.ts); here the real seam
+// writes its compile request, so "exactly one request per payment" is a database fact the tests count.
+// Wrapped in a spy so one test can make it fail inside the transaction.
+vi.mock("~/models/payout-runs-seam.server", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("~/models/payout-runs-seam.server")>();
+  return { ...actual, requestPayoutRunForPayment: vi.fn(actual.requestPayoutRunForPayment) };
+});
 
 const URL_ = "http://127.0.0.1/api/webhooks/dodo";
 
@@ -53,16 +41,16 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
   };
 
   async function counts() {
-    const [events, payments, refunds, disputes, audits, runs, orgs] = await Promise.all([
+    const [events, payments, refunds, disputes, audits, requests, orgs] = await Promise.all([
       db.prisma.webhookEvent.count(),
       db.prisma.payment.count(),
       db.prisma.refund.count(),
       db.prisma.dispute.count(),
       db.prisma.auditLog.count(),
-      db.prisma.payoutRun.count(),
+      db.prisma.payoutRunRequest.count(),
       db.prisma.organization.count(),
     ]);
-    return { events, payments, refunds, disputes, audits, runs, orgs };
+    return { events, payments, refunds, disputes, audits, requests, orgs };
   }
 
   beforeAll(async () => {
@@ -229,7 +217,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       const stored = await db.prisma.webhookEvent.findUniqueOrThrow({ where: { webhookId: d.webhookId } });
       expect(stored.rawBody).toBe(d.body);
       expect(stored.status).toBe("PROCESSED");
-      expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(1);
+      expect(await db.prisma.payoutRunRequest.count({ where: { paymentId: payment.id } })).toBe(1);
       const audits = await db.prisma.auditLog.findMany({ where: { entityId: payment.id } });
       expect(audits.map((a) => a.action)).toEqual(["payment.status.succeeded"]);
 
@@ -243,7 +231,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
     it("error: a failure inside the transaction answers 500 and leaves nothing; Dodo's retry then records it once", async () => {
       const paymentId = newDodoId("pay");
       const d = signedDelivery(secret, paymentEvent({ paymentId, status: "succeeded", totalAmount: 3100n }));
-      vi.mocked(compilePayoutRunForPayment).mockRejectedValueOnce(new Error("compiler exploded"));
+      vi.mocked(requestPayoutRunForPayment).mockRejectedValueOnce(new Error("compiler exploded"));
       const before = await counts();
       const failed = await deliver(post(d.body, d.headers));
       expect(failed.status).toBe(500);
@@ -255,7 +243,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       expect(await retried.json()).toMatchObject({ status: "recorded" });
       const after = await counts();
       expect(after.payments - before.payments).toBe(1);
-      expect(after.runs - before.runs).toBe(1);
+      expect(after.requests - before.requests).toBe(1);
       expect(after.events - before.events).toBe(1);
     });
 
@@ -349,7 +337,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       const after = await counts();
       expect(after.events - before.events).toBe(1);
       expect(after.payments - before.payments).toBe(1);
-      expect(after.runs - before.runs).toBe(1);
+      expect(after.requests - before.requests).toBe(1);
       const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
       expect(await db.prisma.auditLog.count({ where: { entityId: payment.id } })).toBe(1);
     });
@@ -361,7 +349,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
       const after = await counts();
       expect(after.payments - before.payments).toBe(100);
-      expect(after.runs - before.runs).toBe(100);
+      expect(after.requests - before.requests).toBe(100);
       expect(await db.prisma.payment.count({ where: { dodoPaymentId: { in: ids } } })).toBe(100);
     });
 
@@ -414,7 +402,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
         refunds: Object.fromEntries(Object.entries(state.refunds).map(([k, v]) => [strip(k), { ...v, refundId: strip(v.refundId) }])),
         disputes: Object.fromEntries(Object.entries(state.disputes).map(([k, v]) => [strip(k), { ...v, disputeId: strip(v.disputeId) }])),
         row: payment,
-        runs: await db.prisma.payoutRun.count({ where: { payment: { dodoPaymentId: paymentId } } }),
+        requests: await db.prisma.payoutRunRequest.count({ where: { payment: { dodoPaymentId: paymentId } } }),
       };
     }
 
@@ -434,7 +422,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
             // And the rows agree with the pure fold of the same events.
             const pure = foldPaymentObservations(eventsFor(inOrderId, steps).map((e) => paymentObservationOf(parseDodoWebhookEvent(JSON.parse(JSON.stringify(e))))!));
             expect(inOrder.payment).toEqual(pure.payment);
-            expect(inOrder.runs).toBe(pure.payment?.status === "succeeded" ? 1 : 0);
+            expect(inOrder.requests).toBe(pure.payment?.status === "succeeded" ? 1 : 0);
           },
         ),
         { numRuns: target.name === "pglite" ? 25 : 40 },

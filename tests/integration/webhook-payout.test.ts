@@ -1,7 +1,9 @@
-// Webhook -> payout run through the REAL seam and compiler (no mock): a succeeded payment compiles exactly
-// one READY run in the webhook's transaction, under concurrent redelivery too (PGlite, and PostgreSQL).
+// Webhook -> compile request -> payout run through the REAL seam, worker and compiler (no mock): a succeeded
+// payment leaves exactly one request in the webhook's transaction and the worker compiles exactly one READY
+// run from it, under concurrent redelivery, crashes, compile failures and concurrent workers (PGlite, PostgreSQL).
 import { Keypair } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { drainPayoutRunRequests, startPayoutRunWorker } from "~/models/payout-run-worker.server";
 import { handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
 import { DodoWebhookVerifier, generateWebhookSecret } from "~/integrations/webhook-verification.server";
 import { activatePolicyVersion, createPolicyVersion } from "~/models/policies.server";
@@ -48,6 +50,9 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     });
     await activatePolicyVersion(db.prisma, { organizationId, versionId: version.id });
   });
+  const succeeded = (paymentId: string, amount: bigint) =>
+    paymentEvent({ paymentId, status: "succeeded", totalAmount: amount, metadata: { stableflow_org: organizationId } });
+
   afterAll(async () => {
     await db?.destroy();
   });
@@ -58,10 +63,16 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
       secret,
       paymentEvent({ paymentId, status: "succeeded", totalAmount: 10_000n, settlementAmount: 9_999n, metadata: { stableflow_org: organizationId } }),
     );
+    // When: 100 concurrent deliveries of the same webhook
     const responses = await Promise.all(Array.from({ length: 100 }, () => deliver(d)));
     expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
     const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
     expect(payment.organizationId).toBe(organizationId);
+    // Then: one compile request, no run yet (the webhook does not compile) ...
+    expect(await db.prisma.payoutRunRequest.count({ where: { paymentId: payment.id } })).toBe(1);
+    expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(0);
+    // ... and after the worker drains, exactly one run.
+    await drainPayoutRunRequests(db.prisma);
     const runs = await db.prisma.payoutRun.findMany({ where: { paymentId: payment.id }, include: { transfers: true } });
     expect(runs).toHaveLength(1);
     const run = runs[0]!;
@@ -82,6 +93,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
       ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 20, held: 0, failed: 0 });
     expect(await db.prisma.payoutRun.count({ where: { payment: { dodoPaymentId: { in: ids } } } })).toBe(20);
   });
 
@@ -89,6 +101,110 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     const paymentId = newDodoId("pay");
     const response = await deliver(signedDelivery(secret, paymentEvent({ paymentId, status: "failed", totalAmount: 500n, metadata: { stableflow_org: organizationId } })));
     expect(response.status).toBe(200);
+    expect(await db.prisma.payoutRunRequest.count({ where: { payment: { dodoPaymentId: paymentId } } })).toBe(0);
+    await drainPayoutRunRequests(db.prisma);
     expect(await db.prisma.payoutRun.count({ where: { payment: { dodoPaymentId: paymentId } } })).toBe(0);
+  });
+
+  it("crash between commit and compile: the request survives and the next drain compiles it", async () => {
+    // Given: a delivery committed its request, and the process died before any worker ran
+    const paymentId = newDodoId("pay");
+    const ok = await deliver(signedDelivery(secret, succeeded(paymentId, 5_000n)));
+    expect(ok.status).toBe(200);
+    const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
+    const pending = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
+    expect(pending).toMatchObject({ completedAt: null, attempts: 0, payoutRunId: null, organizationId });
+    // When: the next process drains
+    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 1, held: 0, failed: 0 });
+    // Then: the run exists and the request points at it
+    const run = await db.prisma.payoutRun.findUniqueOrThrow({ where: { paymentId: payment.id } });
+    const done = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
+    expect(done).toMatchObject({ payoutRunId: run.id, attempts: 1, lastError: null });
+    expect(done.completedAt).not.toBeNull();
+    // And: draining again (or a redelivery) compiles nothing more
+    expect((await deliver(signedDelivery(secret, succeeded(paymentId, 5_000n)))).status).toBe(200);
+    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 0, held: 0, failed: 0 });
+    expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(1);
+  });
+
+  it("error: a compile failure keeps the request with attempts=1 and last_error; a later drain compiles it", async () => {
+    // Given: a committed request and a compiler that throws on this attempt
+    const paymentId = newDodoId("pay");
+    expect((await deliver(signedDelivery(secret, succeeded(paymentId, 7_000n)))).status).toBe(200);
+    const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
+    let calls = 0;
+    const failing = await drainPayoutRunRequests(db.prisma, {
+      compile: async () => {
+        calls++;
+        throw new Error("compiler exploded");
+      },
+    });
+    // Then: nothing compiled, the failure is on the request, and the attempt's writes rolled back
+    expect(failing).toEqual({ compiled: 0, held: 0, failed: 1 });
+    expect(calls).toBe(1);
+    const kept = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
+    expect(kept).toMatchObject({ attempts: 1, completedAt: null, payoutRunId: null });
+    expect(kept.lastError).toContain("compiler exploded");
+    expect(kept.availableAt.getTime()).toBeGreaterThan(kept.createdAt.getTime());
+    expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(0);
+    // And: it is not retried before its backoff runs out
+    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 0, held: 0, failed: 0 });
+    // When: a drain after the backoff, with the real compiler
+    const later = new Date(kept.availableAt.getTime() + 1000);
+    expect(await drainPayoutRunRequests(db.prisma, { now: later })).toEqual({ compiled: 1, held: 0, failed: 0 });
+    const done = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
+    const run = await db.prisma.payoutRun.findUniqueOrThrow({ where: { paymentId: payment.id } });
+    expect(done).toMatchObject({ attempts: 2, lastError: null, payoutRunId: run.id });
+  });
+
+  it("a held payment (non-USD settlement) completes its request without a run, the hold audited", async () => {
+    const paymentId = newDodoId("pay");
+    const event = paymentEvent({ paymentId, status: "succeeded", totalAmount: 900n, currency: "EUR", metadata: { stableflow_org: organizationId } });
+    expect((await deliver(signedDelivery(secret, event))).status).toBe(200);
+    const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
+    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 0, held: 1, failed: 0 });
+    const done = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
+    expect(done).toMatchObject({ payoutRunId: null, attempts: 1 });
+    expect(done.completedAt).not.toBeNull();
+    expect(await db.prisma.auditLog.count({ where: { action: "payout.held", entityId: payment.id } })).toBe(1);
+  });
+
+  it("concurrent drains never compile one request twice", async () => {
+    // Given: 30 committed requests
+    const ids = Array.from({ length: 30 }, () => newDodoId("pay"));
+    const responses = await Promise.all(ids.map((id, i) => deliver(signedDelivery(secret, succeeded(id, BigInt(1_000 + i))))));
+    expect(responses.map((r) => r.status)).toEqual(Array(30).fill(200));
+    // When: four workers drain at once (on PostgreSQL each on its own pooled connection)
+    const results = await Promise.all(Array.from({ length: 4 }, () => drainPayoutRunRequests(db.prisma)));
+    // Then: each request was compiled by exactly one of them, once
+    expect(results.reduce((sum, r) => sum + r.compiled, 0)).toBe(30);
+    expect(results.every((r) => r.failed === 0 && r.held === 0)).toBe(true);
+    const requests = await db.prisma.payoutRunRequest.findMany({ where: { payment: { dodoPaymentId: { in: ids } } } });
+    expect(requests).toHaveLength(30);
+    expect(requests.every((r) => r.attempts === 1 && r.completedAt !== null && r.payoutRunId !== null)).toBe(true);
+    const runIds = requests.map((r) => r.payoutRunId!);
+    expect(new Set(runIds).size).toBe(30);
+    expect(await db.prisma.auditLog.count({ where: { action: "payout_run.compiled", entityId: { in: runIds } } })).toBe(30);
+  });
+
+  it("the running worker is woken by the webhook's commit and makes the run READY without a poll", async () => {
+    // Given: a worker whose poll interval is far longer than the test
+    const worker = startPayoutRunWorker(db.prisma, { intervalMs: 3_600_000 });
+    try {
+      // Let its first (empty) drain finish and the worker go to sleep.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const paymentId = newDodoId("pay");
+      // When: a succeeded payment is delivered
+      expect((await deliver(signedDelivery(secret, succeeded(paymentId, 4_200n)))).status).toBe(200);
+      // Then: its run appears (the wake-up, not the hour-long poll, drained it)
+      let run = null;
+      for (let i = 0; i < 200 && !run; i++) {
+        run = await db.prisma.payoutRun.findFirst({ where: { payment: { dodoPaymentId: paymentId } } });
+        if (!run) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(run?.status).toBe("READY");
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -1,0 +1,191 @@
+// The payout-run worker: drains the compile requests the webhook leaves in payout_run_requests (the outbox)
+// and compiles each payment's run outside the webhook's transaction. Safe with several workers (SKIP LOCKED).
+import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+import type { PaymentStatus } from "~/ledger/payment-state";
+import { log, redact } from "~/utils/log.server";
+import type { RecordedPayment } from "./payments.server";
+import { compilePayoutRunForPayment, type CompiledRun } from "./payout-runs.server";
+
+type Tx = Prisma.TransactionClient;
+
+/** Compiles one payment's run in the given transaction; the real compiler unless a test replaces it. */
+export type CompileFn = (tx: Tx, payment: RecordedPayment) => Promise<Pick<CompiledRun, "payoutRunId">>;
+
+export interface DrainOptions {
+  /** At most this many requests are attempted (default 100). */
+  limit?: number;
+  /** Requests due at this time are claimable (default: now); a test passes a later time to skip the backoff. */
+  now?: Date;
+  compile?: CompileFn;
+}
+
+export interface DrainResult {
+  /** Requests that now have their run. */
+  compiled: number;
+  /** Requests completed without a run: the compiler held the payment (reason audited). */
+  held: number;
+  /** Requests whose attempt failed; kept with attempts/last_error for a later retry. */
+  failed: number;
+}
+
+const LAST_ERROR_MAX = 2000;
+const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
+
+interface ClaimedRow {
+  id: string;
+  payment_id: string;
+  organization_id: string;
+  dodo_payment_id: string;
+  checkout_session_id: string | null;
+  status: string;
+  total_amount_minor: string;
+  currency: string;
+  settlement_amount_minor: string | null;
+  settlement_currency: string | null;
+  refunded_amount_minor: string;
+}
+
+type Attempt = { kind: "none" } | { kind: "done"; requestId: string; payoutRunId: string | null };
+
+/**
+ * One request in one short transaction (PGlite has one connection: webhooks interleave between them):
+ * claim the oldest due request, skipping those another worker holds, compile, mark it completed.
+ * The compiler takes the organization's payout lock itself and is idempotent per payment.
+ */
+async function attemptOne(prisma: PrismaClient, now: Date, compile: CompileFn, claimed: { id?: string }): Promise<Attempt> {
+  return prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<ClaimedRow[]>`
+      SELECT r.id, r.payment_id, p.organization_id, p.dodo_payment_id, p.checkout_session_id, p.status::text AS status,
+             p.total_amount_minor::text AS total_amount_minor, p.currency,
+             p.settlement_amount_minor::text AS settlement_amount_minor, p.settlement_currency,
+             p.refunded_amount_minor::text AS refunded_amount_minor
+      FROM payout_run_requests r JOIN payments p ON p.id = r.payment_id
+      WHERE r.completed_at IS NULL AND r.available_at <= ${now}
+      ORDER BY r.available_at, r.created_at
+      LIMIT 1
+      FOR UPDATE OF r SKIP LOCKED`;
+    if (!row) return { kind: "none" } as const;
+    claimed.id = row.id;
+    const payment: RecordedPayment = {
+      id: row.payment_id,
+      organizationId: row.organization_id,
+      dodoPaymentId: row.dodo_payment_id,
+      checkoutSessionId: row.checkout_session_id,
+      status: row.status.toLowerCase() as PaymentStatus,
+      totalAmountMinor: BigInt(row.total_amount_minor),
+      currency: row.currency,
+      settlementAmountMinor: row.settlement_amount_minor === null ? null : BigInt(row.settlement_amount_minor),
+      settlementCurrency: row.settlement_currency,
+      refundedAmountMinor: BigInt(row.refunded_amount_minor),
+    };
+    const { payoutRunId } = await compile(tx, payment);
+    await tx.$executeRaw`
+      UPDATE payout_run_requests
+      SET completed_at = greatest(now(), created_at), payout_run_id = ${payoutRunId}::uuid, attempts = attempts + 1, last_error = NULL
+      WHERE id = ${row.id}::uuid`;
+    return { kind: "done", requestId: row.id, payoutRunId } as const;
+  }, TRANSACTION_OPTIONS);
+}
+
+/**
+ * Compile the due requests, one transaction each, until none is left or `limit` were attempted.
+ * A failure rolls its attempt back and is recorded on the request (attempts + 1, last_error, a later
+ * available_at); the request stays pending for a later drain, never dropped.
+ */
+export async function drainPayoutRunRequests(prisma: PrismaClient, options: DrainOptions = {}): Promise<DrainResult> {
+  const limit = options.limit ?? 100;
+  const compile = options.compile ?? compilePayoutRunForPayment;
+  const result: DrainResult = { compiled: 0, held: 0, failed: 0 };
+  for (let attempted = 0; attempted < limit; attempted++) {
+    const claimed: { id?: string } = {};
+    try {
+      const attempt = await attemptOne(prisma, options.now ?? new Date(), compile, claimed);
+      if (attempt.kind === "none") break;
+      if (attempt.payoutRunId) result.compiled++;
+      else result.held++;
+    } catch (error) {
+      // Not claimed: the queue itself is unreachable (database down); the caller's loop tries again later.
+      if (!claimed.id) throw error;
+      result.failed++;
+      const message = redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, LAST_ERROR_MAX);
+      // Only while still pending: another worker may have completed it since our rollback released it.
+      // Backoff after the n-th failure: 1 s, 2 s, 4 s ... capped at 5 minutes (`attempts` is the old value).
+      await prisma.$executeRaw`
+        UPDATE payout_run_requests
+        SET attempts = attempts + 1, last_error = ${message},
+            available_at = now() + make_interval(secs => least(power(2, least(attempts, 20)), 300))
+        WHERE id = ${claimed.id}::uuid AND completed_at IS NULL`;
+      log.warn("payout run compile failed; will retry", { requestId: claimed.id, error: message });
+    }
+  }
+  return result;
+}
+
+export interface PayoutRunWorker {
+  /** Drain soon (after a webhook committed a request) instead of at the next poll. */
+  wake(): void;
+  /** Stops polling and waits for the drain in progress to finish. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<{ wake(): void }>();
+
+/** Nudges every worker of this process; the webhook calls it after its transaction committed a request. */
+export function wakePayoutRunWorkers(): void {
+  for (const worker of running) worker.wake();
+}
+
+/**
+ * Polls for due requests every `intervalMs` (default 500 ms) and whenever woken. Requests left by a
+ * crash, by another process, or by a failed attempt whose backoff ran out are found by the poll.
+ */
+export function startPayoutRunWorker(prisma: PrismaClient, options: { intervalMs?: number; batch?: number } = {}): PayoutRunWorker {
+  const intervalMs = options.intervalMs ?? 500;
+  const batch = options.batch ?? 50;
+  let stopped = false;
+  let woken = false;
+  let sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+
+  const wake = () => {
+    woken = true;
+    if (sleeper) {
+      clearTimeout(sleeper.timer);
+      sleeper.resolve();
+    }
+  };
+  const sleep = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, intervalMs);
+      timer.unref();
+      sleeper = { timer, resolve };
+    }).finally(() => {
+      sleeper = undefined;
+    });
+
+  const handle = { wake };
+  running.add(handle);
+  const loop = (async () => {
+    while (!stopped) {
+      woken = false;
+      let result: DrainResult | undefined;
+      try {
+        result = await drainPayoutRunRequests(prisma, { limit: batch });
+      } catch (error) {
+        log.error("payout run worker: drain failed", { error: error instanceof Error ? error.message : String(error) });
+      }
+      if (stopped) break;
+      const busy = result !== undefined && result.compiled + result.held + result.failed >= batch;
+      if (!busy && !woken) await sleep();
+    }
+  })();
+
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      running.delete(handle);
+      wake();
+      await loop;
+    },
+  };
+}
