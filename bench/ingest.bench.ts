@@ -1,25 +1,31 @@
-// bench:ingest — signed payment.succeeded webhooks through the running server (production build, real
-// PostgreSQL) from several connections, against a baseline that writes the same rows with plain `pg`
-// transactions (no HTTP, no verification, no Prisma). Prints one JSON line.
+// bench:ingest — signed payment.succeeded webhooks through the server running as its own process
+// (`node scripts/serve.mjs`, production build, real PostgreSQL) from several connections, against a
+// baseline that writes the same rows with plain `pg` transactions (no HTTP, no verification, no Prisma);
+// then how long the server's payout-run worker takes to compile every requested run. Prints one JSON line.
 //
 //   DATABASE_URL=postgresql://... npm run bench:ingest          (BENCH_COUNT, BENCH_CONNECTIONS to change)
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { createRequestHandler } from "@remix-run/express";
-import express from "express";
+import { Keypair } from "@solana/web3.js";
 import pg from "pg";
 import { generateWebhookSecret } from "../app/integrations/webhook-verification.server";
-import { clearDatabase, setDatabase } from "../app/utils/db.server";
+import { ensureDefaultOrganization } from "../app/models/organizations.server";
+import { activatePolicyVersion, createPolicyVersion } from "../app/models/policies.server";
+import { createRecipient } from "../app/models/recipients.server";
 import { postgresTarget, realPostgresUrl } from "../tests/setup/databases";
 import { paymentEvent, signedDelivery } from "../tests/mocks/dodo";
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 3000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const WARMUP = 200;
+/** Recipients of the benchmark organization's active policy (each compiled run pays them all). */
+const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 4);
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -44,8 +50,8 @@ function post(agent: http.Agent, url: string, headers: Record<string, string>, b
   });
 }
 
-/** Runs `count` jobs over `connections` workers; returns wall time (ms) and each job's latency (ms). */
-async function drive(count: number, connections: number, job: (i: number) => Promise<void>): Promise<{ elapsedMs: number; latencies: number[] }> {
+/** Runs `count` jobs over `connections` workers; returns its start, wall time (ms) and each job's latency (ms). */
+async function drive(count: number, connections: number, job: (i: number) => Promise<void>): Promise<{ startMs: number; elapsedMs: number; latencies: number[] }> {
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
@@ -59,7 +65,43 @@ async function drive(count: number, connections: number, job: (i: number) => Pro
       }
     }),
   );
-  return { elapsedMs: performance.now() - start, latencies };
+  return { startMs: start, elapsedMs: performance.now() - start, latencies };
+}
+
+const MINT = "So11111111111111111111111111111111111111112";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the server as `npm start` does (its own process, its own database pool and payout-run worker). */
+async function startServer(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["scripts/serve.mjs"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
+  await new Promise<void>((resolve, reject) => {
+    let stdout = "";
+    child.stdout!.on("data", (chunk) => {
+      stdout += String(chunk);
+      if (stdout.includes("StableFlow listening")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening: ${stderr.slice(0, 2000)}`)));
+  });
+  return child;
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  await exited;
 }
 
 async function main() {
@@ -67,27 +109,60 @@ async function main() {
     console.error("bench:ingest needs DATABASE_URL (a PostgreSQL server where it may create a throwaway database).");
     process.exit(2);
   }
-  const buildPath = path.resolve("build/server/index.js");
-  if (!existsSync(buildPath)) {
+  if (!existsSync(path.resolve("build/server/index.js"))) {
     console.error("bench:ingest needs the production build: run `npm run build` first.");
     process.exit(2);
   }
   const secret = generateWebhookSecret();
-  process.env.DODO_PAYMENTS_WEBHOOK_KEY = secret;
-  process.env.DODO_PAYMENTS_API_KEY = "sk_bench_unused";
-  process.env.LOG_LEVEL = "error";
-
   const db = await postgresTarget.create();
-  const build = await import(pathToFileURL(buildPath).href);
-  setDatabase(db);
-  const app = express();
-  app.all("*", createRequestHandler({ build, mode: "production" }));
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/webhooks/dodo`;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "sf-bench-ingest-"));
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  let server: ChildProcess | undefined;
 
   try {
+    // The endpoint's organization pays out under a real policy, so the worker compiles real runs
+    // (transfers, balance entries, audit trace), not holds.
+    const { id: organizationId } = await ensureDefaultOrganization(db.prisma);
+    const recipients = [];
+    for (let i = 0; i < RECIPIENTS; i++) {
+      recipients.push(
+        await createRecipient(db.prisma, {
+          organizationId,
+          name: `recipient ${i}`,
+          walletAddress: Keypair.fromSeed(new Uint8Array(32).fill(i + 1)).publicKey.toBase58(),
+          mint: MINT,
+        }),
+      );
+    }
+    const version = await createPolicyVersion(db.prisma, {
+      organizationId,
+      policyName: "Bench split",
+      rules: recipients.map((r) => ({ recipientId: r!.id, kind: "PERCENTAGE" as const, basisPoints: Math.floor(9000 / RECIPIENTS) })),
+    });
+    await activatePolicyVersion(db.prisma, { organizationId, versionId: version.id });
+
+    const port = await freePort();
+    server = await startServer({
+      DATABASE_URL: db.url!,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      STABLEFLOW_DATA_DIR: dataDir,
+      DODO_PAYMENTS_WEBHOOK_KEY: secret,
+      DODO_PAYMENTS_API_KEY: "sk_bench_unused",
+      LOG_LEVEL: "error",
+    });
+    const url = `http://127.0.0.1:${port}/api/webhooks/dodo`;
+
+    const pendingRequests = async () =>
+      Number((await db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM payout_run_requests WHERE completed_at IS NULL`)[0]!.n);
+    /** Polls until the worker completed every request; returns when (performance.now()). */
+    const allCompiled = async (): Promise<number> => {
+      for (;;) {
+        if ((await pendingRequests()) === 0) return performance.now();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+
     // Deliveries are signed before the clock starts: signing is Dodo's cost, not ours.
     const deliveries = Array.from({ length: COUNT + WARMUP }, (_, i) =>
       signedDelivery(secret, paymentEvent({ status: "succeeded", totalAmount: BigInt(1000 + (i % 5000)), settlementAmount: BigInt(950 + (i % 5000)) })),
@@ -98,21 +173,30 @@ async function main() {
       const status = await post(agent, url, warm[i]!.headers, warm[i]!.body);
       if (status !== 200) throw new Error(`warm-up delivery answered ${status}`);
     });
+    await allCompiled();
 
     const ingest = await drive(measured.length, CONNECTIONS, async (i) => {
       const status = await post(agent, url, measured[i]!.headers, measured[i]!.body);
       if (status !== 200) throw new Error(`delivery answered ${status}`);
     });
+    const ingestEnd = ingest.startMs + ingest.elapsedMs;
+    const pendingAtLast200 = await pendingRequests();
+    const compiledAt = await allCompiled();
+
     const recorded = await db.prisma.payment.count();
     if (recorded !== COUNT + WARMUP) throw new Error(`expected ${COUNT + WARMUP} payments, found ${recorded}`);
-    // The baseline writes the same rows: as many audit rows per payment as ingestion wrote (the status
-    // change, plus the compiler's hold note when the organization has no active policy).
-    const auditRows = await db.prisma.auditLog.count();
-    const auditPerPayment = Math.round(auditRows / recorded);
+    const runs = await db.prisma.payoutRun.count();
+    if (runs !== COUNT + WARMUP) throw new Error(`expected ${COUNT + WARMUP} payout runs, found ${runs}`);
+    const transfers = await db.prisma.payoutTransfer.count();
+    // The baseline writes the rows the webhook's transaction writes: as many WEBHOOK audit rows per
+    // payment as ingestion wrote (the worker's compile audit is not the webhook's work).
+    const auditPerPayment = Math.round((await db.prisma.auditLog.count({ where: { actorType: "WEBHOOK" } })) / recorded);
+    await stopServer(server);
+    server = undefined;
 
-    // Baseline: the same rows (webhook event, payment, audit row) in one transaction each, plain pg.
+    // Baseline: the same rows (webhook event, payment, audit row, compile request) in one transaction
+    // each, plain pg, with the server stopped (its worker would otherwise compile the baseline's requests).
     const pool = new pg.Pool({ connectionString: db.url, max: CONNECTIONS });
-    const { id: organizationId } = await db.prisma.organization.findUniqueOrThrow({ where: { slug: "default" }, select: { id: true } });
     const baselineRows = measured.map((d) => ({
       webhookId: `bl_${d.webhookId}`,
       body: d.body,
@@ -143,6 +227,7 @@ async function main() {
             [organizationId, row.webhookId, paymentUuid, JSON.stringify({ webhookEventId: event.rows[0]!.id })],
           );
         }
+        await client.query(`INSERT INTO payout_run_requests (organization_id, payment_id) VALUES ($1, $2)`, [organizationId, paymentUuid]);
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK");
@@ -156,26 +241,33 @@ async function main() {
     const sorted = [...ingest.latencies].sort((a, b) => a - b);
     const webhooksPerS = COUNT / (ingest.elapsedMs / 1000);
     const baselinePerS = COUNT / (baseline.elapsedMs / 1000);
+    const untilAllCompiledMs = compiledAt - ingest.startMs;
     console.log(
       JSON.stringify({
         bench: "ingest",
         count: COUNT,
         connections: CONNECTIONS,
         database: "postgresql",
+        server: "own process",
         webhooks_per_s: round(webhooksPerS, 1),
         p50_ms: round(percentile(sorted, 50)),
         p99_ms: round(percentile(sorted, 99)),
         baseline_tx_per_s: round(baselinePerS, 1),
         ratio: round(webhooksPerS / baselinePerS, 3),
         audit_rows_per_payment: auditPerPayment,
+        recipients: RECIPIENTS,
+        transfers_per_run: round(transfers / runs, 2),
+        pending_at_last_200: pendingAtLast200,
+        compile_lag_after_last_200_ms: round(compiledAt - ingestEnd, 0),
+        until_all_compiled_ms: round(untilAllCompiledMs, 0),
+        runs_compiled_per_s: round(COUNT / (untilAllCompiledMs / 1000), 1),
       }),
     );
   } finally {
     agent.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    clearDatabase();
+    if (server) await stopServer(server);
     await db.destroy();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
