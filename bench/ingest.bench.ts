@@ -83,7 +83,9 @@ function freePort(): Promise<number> {
 
 /** Starts the server as `npm start` does (its own process, its own database pool and payout-run worker). */
 async function startServer(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["scripts/serve.mjs"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") profiles the server process.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "scripts/serve.mjs"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
   await new Promise<void>((resolve, reject) => {
