@@ -220,24 +220,51 @@ function recipientsInIdOrder(recipients: ReadonlyMap<string, RecipientState>): R
 }
 
 /**
- * A FIXED rule's ask: its fixed amount lowered by its cap per payment and what is left of its period
- * cap. Which cap bound is written to `scratch` (one object per compile, not one per call).
+ * The per-rule columns the compile reads before the main pass, at each rule's position: a FIXED
+ * rule's ask (its fixed amount lowered by its cap per payment and what is left of its period cap) in
+ * `asks`, the cap that bound it in `codes`, the sum of asks in `askSum`; a PERCENTAGE rule's basis
+ * points in `bps` (0 marks FIXED: valid basis points are 1..10,000). With `checkOrder`, stops and
+ * returns false at the first rule not strictly after its predecessor by recipient id.
  */
-function fixedAsk(rule: PayoutRuleSpec, periodToDate: ReadonlyMap<string, bigint>, scratch: { capApplied: CapApplied }): bigint {
-  let ask = rule.fixedAmount!;
-  let capApplied: CapApplied = null;
-  const perPayment = rule.capPerPayment;
-  if (perPayment !== null && perPayment !== undefined && perPayment < ask) {
-    ask = perPayment;
-    capApplied = "PER_PAYMENT";
+function fillRuleColumns(
+  rules: readonly PayoutRuleSpec[],
+  checkOrder: boolean,
+  periodToDate: ReadonlyMap<string, bigint>,
+  codes: Uint8Array,
+  asks: BigUint64Array,
+  bps: Uint16Array,
+  askSum: ExactSum,
+): boolean {
+  let previous: string | null = null;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    if (checkOrder) {
+      const recipientId = rule.recipientId;
+      if (previous !== null && !(previous < recipientId)) return false;
+      previous = recipientId;
+    }
+    if (rule.kind === "PERCENTAGE") {
+      bps[i] = rule.basisPoints!;
+      continue;
+    }
+    let ask = rule.fixedAmount!;
+    let cap = 0;
+    const perPayment = rule.capPerPayment;
+    if (perPayment !== null && perPayment !== undefined && perPayment < ask) {
+      ask = perPayment;
+      cap = 1;
+    }
+    const room = periodRoom(rule, periodToDate);
+    if (room !== null && room < ask) {
+      ask = room;
+      cap = 2;
+    }
+    bps[i] = 0;
+    codes[i] = cap << CAP_SHIFT;
+    asks[i] = ask;
+    askSum.add(ask);
   }
-  const room = periodRoom(rule, periodToDate);
-  if (room !== null && room < ask) {
-    ask = room;
-    capApplied = "PER_PERIOD";
-  }
-  scratch.capApplied = capApplied;
-  return ask;
+  return true;
 }
 
 function recipientIssue(
@@ -257,9 +284,151 @@ function recipientIssue(
   };
 }
 
+// Per-line codes, one byte per line in the plan's columns (see PlanColumns).
+const OUTCOME_MASK = 0b11;
+const OUTCOME_NONE = 0;
+const OUTCOME_PAID = 1;
+const OUTCOME_HELD = 2;
+const HOLD_SHIFT = 2; // 0 = none, then PAUSED, UNVERIFIED, BELOW_MIN_PAYOUT
+const HOLD_MASK = 0b11 << HOLD_SHIFT;
+const CAP_SHIFT = 4; // 0 = none, then PER_PAYMENT, PER_PERIOD
+const CAP_MASK = 0b11 << CAP_SHIFT;
+const ROUNDED_UP = 1 << 6;
+const HOLD_REASONS: readonly (HoldReason | null)[] = [null, "PAUSED", "UNVERIFIED", "BELOW_MIN_PAYOUT"];
+const CAPS: readonly CapApplied[] = [null, "PER_PAYMENT", "PER_PERIOD"];
+const OUTCOMES: readonly LineOutcome[] = ["NONE", "PAID", "HELD"];
+
+/**
+ * What the compile keeps of each line: a few typed-array columns, by rule position in recipient id
+ * order. At 100,000 recipients a PayoutLine object per rule (24 fields, several fresh bigints) plus a
+ * transfer object made a plan of ~27 MB that outlived the young generation: the collector copied it
+ * on every compile and the pass ran out of the CPU caches. Typed arrays live outside the collected
+ * heap and are written in place. Every other figure of a line follows from these exactly (the same
+ * formulas as the pass), so `lines` and `transfers` are rebuilt from them on first read.
+ */
+interface PlanColumns {
+  /** The rules in recipient id order, as compiled (copied when the policy was not frozen). */
+  rules: readonly PayoutRuleSpec[];
+  codes: Uint8Array;
+  fractions: Uint16Array;
+  shares: BigUint64Array;
+  balances: BigUint64Array;
+  owed: BigUint64Array;
+  /** Clawbacks beyond u64::MAX (the input domain allows any non-negative one) by position, else null. */
+  owedBeyondU64: Map<number, bigint> | null;
+  /** FIXED shortfalls by position, or null when the payment covered every ask. */
+  shortfalls: BigUint64Array | null;
+  distributable: bigint;
+  base: bigint;
+  q: bigint;
+  r: number;
+  fast: boolean;
+}
+
+function percentageUncapped(columns: PlanColumns, bps: number, fraction: number, roundedUp: boolean): bigint {
+  const extra = (columns.r * bps - fraction) / BPS + (roundedUp ? 1 : 0);
+  return columns.fast ? BigInt(Number(columns.q) * bps + extra) : columns.q * BigInt(bps) + BigInt(extra);
+}
+
+function owedAt(columns: PlanColumns, i: number): bigint {
+  return columns.owedBeyondU64?.get(i) ?? columns.owed[i]!;
+}
+
+/** The PayoutLine objects of a compiled plan, from its columns (the trace the operator UI shows). */
+function materialiseLines(columns: PlanColumns): PayoutLine[] {
+  const { rules, codes, fractions, shares, balances, owed: owedColumn, shortfalls } = columns;
+  const lines: PayoutLine[] = [];
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    const code = codes[i]!;
+    const capApplied = CAPS[(code & CAP_MASK) >> CAP_SHIFT]!;
+    const share = shares[i]!;
+    const balance = balances[i]!;
+    const owed = owedAt(columns, i);
+    const owedToRecipient = balance + share;
+    const netted = owed < owedToRecipient ? owed : owedToRecipient;
+    const after = owedToRecipient - netted;
+    const outcomeCode = code & OUTCOME_MASK;
+    let fraction = 0;
+    let roundedUp = false;
+    let uncapped: bigint;
+    let capExcess = 0n;
+    let shortfall = 0n;
+    let basis: bigint;
+    if (rule.kind === "PERCENTAGE") {
+      fraction = fractions[i]!;
+      roundedUp = (code & ROUNDED_UP) !== 0;
+      uncapped = percentageUncapped(columns, rule.basisPoints!, fraction, roundedUp);
+      if (capApplied !== null) capExcess = uncapped - share;
+      basis = columns.base;
+    } else {
+      uncapped = rule.fixedAmount!;
+      if (shortfalls !== null) shortfall = shortfalls[i]!;
+      if (capApplied !== null) capExcess = uncapped - (share + shortfall);
+      basis = columns.distributable;
+    }
+    let accrued = 0n;
+    let released = 0n;
+    let balanceAfter = 0n;
+    let transfer = 0n;
+    if (outcomeCode === OUTCOME_HELD) {
+      balanceAfter = after;
+      if (after >= balance) accrued = after - balance;
+      else released = balance - after;
+    } else {
+      released = balance;
+      if (outcomeCode === OUTCOME_PAID) transfer = after;
+    }
+    lines.push({
+      ruleId: rule.id,
+      recipientId: rule.recipientId,
+      kind: rule.kind,
+      basisPoints: rule.kind === "PERCENTAGE" ? rule.basisPoints! : null,
+      fixedAmount: rule.kind === "FIXED" ? rule.fixedAmount! : null,
+      basis,
+      fractionalRemainder: fraction,
+      roundedUp,
+      uncapped,
+      capApplied,
+      capExcess,
+      shortfall,
+      share,
+      balanceBefore: balance,
+      clawbackOwed: owed,
+      clawbackNetted: netted,
+      clawbackCarried: owed - netted,
+      accrued,
+      balanceReleased: released,
+      balanceAfter,
+      transfer,
+      outcome: OUTCOMES[outcomeCode]!,
+      holdReason: HOLD_REASONS[(code & HOLD_MASK) >> HOLD_SHIFT]!,
+    });
+  }
+  return lines;
+}
+
+/** The transfers of a compiled plan (one per PAID line, recipient id order), from its columns. */
+function materialiseTransfers(columns: PlanColumns): PayoutTransferPlan[] {
+  const { rules, codes, shares, balances } = columns;
+  const transfers: PayoutTransferPlan[] = [];
+  for (let i = 0; i < rules.length; i++) {
+    if ((codes[i]! & OUTCOME_MASK) !== OUTCOME_PAID) continue;
+    const rule = rules[i]!;
+    const owedToRecipient = balances[i]! + shares[i]!;
+    const owed = owedAt(columns, i);
+    const amount = owed < owedToRecipient ? owedToRecipient - owed : 0n;
+    transfers.push({ recipientId: rule.recipientId, ruleId: rule.id, amount });
+  }
+  return transfers;
+}
+
 /**
  * Compile one payment under a policy version. Deterministic and independent of the order of rules
  * and recipients in the input. Throws PolicyError (with every policy issue) on invalid input.
+ *
+ * `lines` and `transfers` of the plan are built on first read and then kept (the same array every
+ * time): the compile itself keeps per-line figures in typed-array columns (see PlanColumns).
  */
 export function compilePayout(input: CompileInput): PayoutPlan {
   const { distributable, policy, recipients } = input;
@@ -273,50 +442,67 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   // Rule checks, unless the policy version was validated (and frozen) by assertValidPolicy already.
   // Recipient duplicates, existence and status are checked below on every compile, from the sort and
   // the one lookup per rule.
-  const issues = isValidatedPolicy(policy) ? [] : findPolicyIssues(policy, undefined, { duplicateRecipients: false });
+  const validated = isValidatedPolicy(policy);
+  const issues = validated ? [] : findPolicyIssues(policy, undefined, { duplicateRecipients: false });
   if (issues.length > 0) throw new PolicyError(issues);
 
   const requireVerified = policy.requireVerifiedRecipients === true;
   // Canonical order: every later step walks rules by recipient id, so the input order cannot matter.
-  const rules = policy.rules.slice().sort(byRecipientId);
-  const ruleCount = rules.length;
-  for (let i = 1; i < ruleCount; i++) {
-    if (rules[i]!.recipientId === rules[i - 1]!.recipientId) {
-      issues.push(recipientIssue("RULE_RECIPIENT_DUPLICATE", rules[i]!, policy, "the recipient already has a rule in this policy version"));
-    }
+  // The model layer supplies rules in that order: then one pass over the rules checks the order and
+  // fills the per-rule columns at once; otherwise (or when it meets an invalid period-to-date, to
+  // report the same rule whatever the input order) they are sorted and the pass runs again.
+  const given = policy.rules;
+  const ruleCount = given.length;
+  const codes = new Uint8Array(ruleCount);
+  const asks = new BigUint64Array(ruleCount);
+  const bpsColumn = new Uint16Array(ruleCount);
+  let askSum = new ExactSum();
+  let sorted: readonly PayoutRuleSpec[] = given;
+  let inIdOrder = false;
+  try {
+    inIdOrder = fillRuleColumns(given, true, periodToDate, codes, asks, bpsColumn, askSum);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
   }
-  if (issues.length > 0) throw new PolicyError(issues);
+  if (!inIdOrder) {
+    const copy = given.slice().sort(byRecipientId);
+    for (let i = 1; i < ruleCount; i++) {
+      if (copy[i]!.recipientId === copy[i - 1]!.recipientId) {
+        issues.push(recipientIssue("RULE_RECIPIENT_DUPLICATE", copy[i]!, policy, "the recipient already has a rule in this policy version"));
+      }
+    }
+    if (issues.length > 0) throw new PolicyError(issues);
+    sorted = copy;
+    codes.fill(0);
+    askSum = new ExactSum();
+    fillRuleColumns(sorted, false, periodToDate, codes, asks, bpsColumn, askSum);
+  }
+  // Error reports name the caller's rule objects (`sorted`). Lines are built from `rules` after the
+  // compile returns, so a policy that is not frozen is copied rule by rule: a caller editing its
+  // rules later cannot change a compiled plan.
+  const rules = validated ? sorted : sorted.map((rule) => ({ ...rule }));
   const maxBalance = U64_MAX - distributable;
 
-  // 1. FIXED rules. First only the sum of their asks (fixed amount lowered by caps): when the payment
-  // covers them all, the priority order cannot matter and no per-rule arrays are needed (the main
-  // pass recomputes each ask). Otherwise shares and shortfalls by rule position, in priority order.
-  const capScratch: { capApplied: CapApplied } = { capApplied: null };
-  const askSum = new ExactSum();
-  for (let i = 0; i < ruleCount; i++) {
-    const rule = rules[i]!;
-    if (rule.kind === "FIXED") askSum.add(fixedAsk(rule, periodToDate, capScratch));
-  }
+  // 1. FIXED rules. When the payment covers every ask (fixed amount lowered by caps), the priority
+  // order cannot matter and each share is its ask. Otherwise shares and shortfalls by rule position,
+  // in priority order.
   let pool = distributable;
-  // Filled densely with push: `new Array(n)` of a large n is a dictionary-mode array in V8.
-  let fixedShareOf: bigint[] | null = null;
-  let fixedShortfalls: bigint[] | null = null;
+  let fixedShareOf: BigUint64Array | null = null;
+  let fixedShortfalls: BigUint64Array | null = null;
   const askTotal = askSum.value;
   if (askTotal <= distributable) {
     pool = distributable - askTotal;
   } else {
-    fixedShareOf = [];
-    fixedShortfalls = [];
+    fixedShareOf = new BigUint64Array(ruleCount);
+    fixedShortfalls = new BigUint64Array(ruleCount);
     const order: number[] = [];
     for (let i = 0; i < ruleCount; i++) {
-      fixedShareOf.push(0n);
-      fixedShortfalls.push(0n);
-      if (rules[i]!.kind === "FIXED") order.push(i);
+      if (bpsColumn[i] === 0) order.push(i);
     }
     // Stable sort: equal priorities keep recipient id order.
-    order.sort((a, b) => (rules[a]!.priority ?? 0) - (rules[b]!.priority ?? 0));
+    order.sort((a, b) => (sorted[a]!.priority ?? 0) - (sorted[b]!.priority ?? 0));
     for (const i of order) {
-      const ask = fixedAsk(rules[i]!, periodToDate, capScratch);
+      const ask = asks[i]!;
       const share = ask <= pool ? ask : pool;
       fixedShortfalls[i] = ask - share;
       fixedShareOf[i] = share;
@@ -338,9 +524,8 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   let bpsSum = 0;
   let extraSum = 0;
   for (let i = 0; i < ruleCount; i++) {
-    const rule = rules[i]!;
-    if (rule.kind !== "PERCENTAGE") continue;
-    const bps = rule.basisPoints!;
+    const bps = bpsColumn[i]!;
+    if (bps === 0) continue; // FIXED
     const scaled = r * bps;
     const fraction = scaled % BPS;
     fractions[i] = fraction;
@@ -367,9 +552,13 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   }
   const percentageQuota = q * BigInt(bpsSum) + BigInt(Math.floor((r * bpsSum) / BPS));
 
-  // 3 + 4. One pass in recipient id order: cap percentage shares, then settle each recipient.
-  const lines: PayoutLine[] = [];
-  const transfers: PayoutTransferPlan[] = [];
+  // 3 + 4. One pass in recipient id order: cap percentage shares, then settle each recipient. Each
+  // line's figures go to the columns; the totals are summed here, so conservation is checked below
+  // on every compile whether or not anyone reads the lines.
+  const shares = new BigUint64Array(ruleCount);
+  const balances = new BigUint64Array(ruleCount);
+  const owedColumn = new BigUint64Array(ruleCount);
+  let owedBeyondU64: Map<number, bigint> | null = null;
   const orderedRecipients = recipientsInIdOrder(recipients);
   let cursor = 0;
   const capExcessSum = new ExactSum();
@@ -378,45 +567,34 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   const releasedSum = new ExactSum();
   const nettedSum = new ExactSum();
   for (let i = 0; i < ruleCount; i++) {
-    const rule = rules[i]!;
+    const rule = sorted[i]!;
     let share: bigint;
-    let basis: bigint;
-    let fraction = 0;
-    let roundedUp = false;
-    let uncapped: bigint;
-    let capApplied: CapApplied = null;
-    let capExcess = 0n;
-    let shortfall = 0n;
-    if (rule.kind === "PERCENTAGE") {
-      const bps = rule.basisPoints!;
-      fraction = fractions[i]!;
-      roundedUp = fraction > threshold || (fraction === threshold && tiesToRoundUp-- > 0);
+    let code = codes[i]!; // FIXED: the cap that lowered its ask
+    const bps = bpsColumn[i]!;
+    if (bps !== 0) {
+      const fraction = fractions[i]!;
+      const roundedUp = fraction > threshold || (fraction === threshold && tiesToRoundUp-- > 0);
+      if (roundedUp) code |= ROUNDED_UP;
       const extra = ((r * bps - fraction) / BPS) + (roundedUp ? 1 : 0);
-      uncapped = fast ? BigInt(qNumber * bps + extra) : q * BigInt(bps) + BigInt(extra);
+      const uncapped = fast ? BigInt(qNumber * bps + extra) : q * BigInt(bps) + BigInt(extra);
       share = uncapped;
+      let cap = 0;
       const perPayment = rule.capPerPayment;
       if (perPayment !== null && perPayment !== undefined && perPayment < share) {
         share = perPayment;
-        capApplied = "PER_PAYMENT";
+        cap = 1;
       }
       const room = periodRoom(rule, periodToDate);
       if (room !== null && room < share) {
         share = room;
-        capApplied = "PER_PERIOD";
+        cap = 2;
       }
-      if (capApplied !== null) {
-        capExcess = uncapped - share;
-        capExcessSum.add(capExcess);
+      if (cap !== 0) {
+        code |= cap << CAP_SHIFT;
+        capExcessSum.add(uncapped - share);
       }
-      basis = base;
     } else {
-      const ask = fixedAsk(rule, periodToDate, capScratch);
-      capApplied = capScratch.capApplied;
-      uncapped = rule.fixedAmount!;
-      if (capApplied !== null) capExcess = uncapped - ask;
-      share = fixedShareOf === null ? ask : fixedShareOf[i]!;
-      if (fixedShortfalls !== null) shortfall = fixedShortfalls[i]!;
-      basis = distributable;
+      share = fixedShareOf === null ? asks[i]! : fixedShareOf[i]!;
     }
 
     let recipient: RecipientState | undefined;
@@ -432,8 +610,8 @@ export function compilePayout(input: CompileInput): PayoutPlan {
     if (recipient === undefined || recipient.status === "REMOVED") {
       issues.push(
         recipient === undefined
-          ? recipientIssue("RULE_RECIPIENT_UNKNOWN", rule, policy, "the recipient does not exist")
-          : recipientIssue("RULE_RECIPIENT_REMOVED", rule, policy, "the recipient was removed; edit the policy"),
+          ? recipientIssue("RULE_RECIPIENT_UNKNOWN", sorted[i]!, policy, "the recipient does not exist")
+          : recipientIssue("RULE_RECIPIENT_REMOVED", sorted[i]!, policy, "the recipient was removed; edit the policy"),
       );
       continue;
     }
@@ -458,63 +636,31 @@ export function compilePayout(input: CompileInput): PayoutPlan {
     const netted = owed === 0n ? 0n : owed < owedToRecipient ? owed : owedToRecipient;
     const after = netted === 0n ? owedToRecipient : owedToRecipient - netted;
 
-    let holdReason: HoldReason | null = null;
-    if (recipient.status !== "ACTIVE") holdReason = "PAUSED";
-    else if (requireVerified && !recipient.walletVerified) holdReason = "UNVERIFIED";
-    else if (rule.minPayout !== null && rule.minPayout !== undefined && after < rule.minPayout) holdReason = "BELOW_MIN_PAYOUT";
+    let hold = 0;
+    if (recipient.status !== "ACTIVE") hold = 1;
+    else if (requireVerified && !recipient.walletVerified) hold = 2;
+    else if (rule.minPayout !== null && rule.minPayout !== undefined && after < rule.minPayout) hold = 3;
 
-    let outcome: LineOutcome;
-    let transfer = 0n;
-    let accrued = 0n;
-    let released = 0n;
-    let balanceAfter: bigint;
     if (after === 0n) {
-      outcome = "NONE";
-      holdReason = null;
-      released = balance;
-      balanceAfter = 0n;
-    } else if (holdReason === null) {
-      outcome = "PAID";
-      transfer = after;
-      released = balance;
-      balanceAfter = 0n;
+      // NONE: nothing owed either way; a hold reason would mean nothing.
+      if (balance !== 0n) releasedSum.add(balance);
+    } else if (hold === 0) {
+      code |= OUTCOME_PAID;
       transferredSum.add(after);
-      transfers.push({ recipientId: rule.recipientId, ruleId: rule.id, amount: after });
+      if (balance !== 0n) releasedSum.add(balance);
     } else {
-      outcome = "HELD";
-      balanceAfter = after;
-      if (after >= balance) accrued = after - balance;
-      else released = balance - after;
+      code |= OUTCOME_HELD | (hold << HOLD_SHIFT);
+      if (after > balance) accruedSum.add(after - balance);
+      else if (after < balance) releasedSum.add(balance - after);
     }
-    if (accrued !== 0n) accruedSum.add(accrued);
-    if (released !== 0n) releasedSum.add(released);
     if (netted !== 0n) nettedSum.add(netted);
-
-    lines.push({
-      ruleId: rule.id,
-      recipientId: rule.recipientId,
-      kind: rule.kind,
-      basisPoints: rule.kind === "PERCENTAGE" ? rule.basisPoints! : null,
-      fixedAmount: rule.kind === "FIXED" ? rule.fixedAmount! : null,
-      basis,
-      fractionalRemainder: fraction,
-      roundedUp,
-      uncapped,
-      capApplied,
-      capExcess,
-      shortfall,
-      share,
-      balanceBefore: balance,
-      clawbackOwed: owed,
-      clawbackNetted: netted,
-      clawbackCarried: netted === 0n ? owed : owed - netted,
-      accrued,
-      balanceReleased: released,
-      balanceAfter,
-      transfer,
-      outcome,
-      holdReason,
-    });
+    codes[i] = code;
+    shares[i] = share;
+    if (balance !== 0n) balances[i] = balance;
+    if (owed !== 0n) {
+      if (owed <= U64_MAX) owedColumn[i] = owed;
+      else (owedBeyondU64 ??= new Map()).set(i, owed);
+    }
   }
 
   if (issues.length > 0) throw new PolicyError(issues);
@@ -533,12 +679,33 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   ) {
     throw new Error("payout compiler broke conservation; this is a bug");
   }
+  const columns: PlanColumns = {
+    rules,
+    codes,
+    fractions,
+    shares,
+    balances,
+    owed: owedColumn,
+    owedBeyondU64,
+    shortfalls: fixedShortfalls,
+    distributable,
+    base,
+    q,
+    r,
+    fast,
+  };
+  let transfers: PayoutTransferPlan[] | null = null;
+  let lines: PayoutLine[] | null = null;
   return {
     policyId: policy.id,
     policyVersion: policy.version,
     distributable,
-    transfers,
-    lines,
+    get transfers() {
+      return (transfers ??= materialiseTransfers(columns));
+    },
+    get lines() {
+      return (lines ??= materialiseLines(columns));
+    },
     remainder,
     totals: {
       fixedShares,
