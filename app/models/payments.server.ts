@@ -212,6 +212,11 @@ export async function writePaymentState(
    * (entityId null = the payment's id); whatever is left is returned for the caller to write.
    */
   audit: AuditRowInput[] = [],
+  /**
+   * The payment just became succeeded: the same statement records its payout-run compile request (the
+   * outbox, payout_run_requests; unique per payment) for the worker (payout-run-worker.server.ts).
+   */
+  options: { requestPayoutRun?: boolean } = {},
 ): Promise<RecordedPayment | null> {
   let payment = loaded.payment;
   const summary = summarizePaymentState(next);
@@ -228,6 +233,9 @@ export async function writePaymentState(
       lastEventAt: new Date(snapshot.observedAtMs),
     };
     const unchanged = payment && loaded.state.payment === snapshot && payment.refundedAmountMinor === refunded;
+    const requestPayoutRun = options.requestPayoutRun === true;
+    // A payment that just became succeeded always changes its row, so the request always has its statement.
+    if (requestPayoutRun && payment && unchanged) throw new Error("a payout run request needs the payment row's write");
     if (!payment || !unchanged) {
       // One statement writes the payment row and the audit rows that go with it (entity id = the payment).
       const auditJson = JSON.stringify(audit.splice(0).map((a) => ({ ...a, data: a.data })), (_k, v) => (typeof v === "bigint" ? v.toString() : v));
@@ -243,7 +251,11 @@ export async function writePaymentState(
             a AS (
               INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
               SELECT p.organization_id, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, coalesce(x.entity_id, p.id::text), x.data
-              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb))
+              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
+            r AS (
+              INSERT INTO payout_run_requests (organization_id, payment_id)
+              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}
+              ON CONFLICT (payment_id) DO NOTHING)
             SELECT id, organization_id, checkout_session_id FROM p`
         : await tx.$queryRaw<{ id: string; organization_id: string; checkout_session_id: string | null }[]>`
             WITH p AS (
@@ -258,7 +270,11 @@ export async function writePaymentState(
             a AS (
               INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
               SELECT p.organization_id, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, coalesce(x.entity_id, p.id::text), x.data
-              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb))
+              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
+            r AS (
+              INSERT INTO payout_run_requests (organization_id, payment_id)
+              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}
+              ON CONFLICT (payment_id) DO NOTHING)
             SELECT id, organization_id, checkout_session_id FROM p`;
       const written = rows[0]!;
       const wasNew = !payment;

@@ -17,7 +17,6 @@ import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
 import { loadPaymentState, writePaymentState, type AuditRowInput, type RecordedPayment } from "./payments.server";
 import { getDefaultOrganization } from "./organizations.server";
 import { wakePayoutRunWorkers } from "./payout-run-worker.server";
-import { requestPayoutRunForPayment } from "./payout-runs-seam.server";
 
 type Tx = Prisma.TransactionClient;
 
@@ -151,6 +150,11 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
       };
     });
     const paymentData = event.kind === "payment" ? event.data : null;
+    // THE SEAM between ingestion and payouts: a payment that just became succeeded gets a compile request
+    // (payout_run_requests, the outbox) written by the payment row's own statement, so it commits or rolls
+    // back with the payment. The compile and its per-organization lock happen in the payout-run worker
+    // after commit: deliveries of one organization no longer queue behind each other here.
+    const requestPayoutRun = becameSucceeded(loaded.state, next);
     payment = await writePaymentState(
       tx,
       {
@@ -163,6 +167,7 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
       loaded,
       next,
       audit,
+      { requestPayoutRun },
     );
     // Rows not written with the payment (refund/dispute changes, or no payment row yet).
     if (audit.length > 0) {
@@ -179,16 +184,14 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
         })),
       });
     }
-    if (payment && becameSucceeded(loaded.state, next)) {
+    if (payment && requestPayoutRun) {
       if (payment.checkoutSessionId) {
         await tx.checkoutSession.updateMany({
           where: { id: payment.checkoutSessionId, status: { not: "COMPLETED" } },
           data: { status: "COMPLETED" },
         });
       }
-      // The compile (and its per-organization lock) happens in the worker, after commit: deliveries of
-      // one organization no longer queue behind each other here.
-      payoutRunRequested = (await requestPayoutRunForPayment(tx, payment)).requested;
+      payoutRunRequested = true;
     }
   }
 

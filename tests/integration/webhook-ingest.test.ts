@@ -8,20 +8,19 @@ import {
   signWebhook,
   webhookRejectionCounter,
 } from "~/integrations/webhook-verification.server";
-import { requestPayoutRunForPayment } from "~/models/payout-runs-seam.server";
 import { WEBHOOK_BODY_LIMIT_BYTES, handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
-import { loadPaymentState } from "~/models/payments.server";
+import { loadPaymentState, writePaymentState } from "~/models/payments.server";
 import { foldPaymentObservations } from "~/ledger/payment-state";
 import { paymentObservationOf, parseDodoWebhookEvent } from "~/integrations/dodo-events";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
 import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } from "../mocks/dodo";
 
-// Compiling runs is the worker's job (tests/integration/payout-run-worker.test.ts); here the real seam
-// writes its compile request, so "exactly one request per payment" is a database fact the tests count.
-// Wrapped in a spy so one test can make it fail inside the transaction.
-vi.mock("~/models/payout-runs-seam.server", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("~/models/payout-runs-seam.server")>();
-  return { ...actual, requestPayoutRunForPayment: vi.fn(actual.requestPayoutRunForPayment) };
+// Compiling runs is the worker's job (tests/integration/webhook-payout.test.ts); here the delivery writes
+// its compile request, so "exactly one request per payment" is a database fact the tests count. The
+// payment writer is wrapped in a spy so one test can make the transaction fail after its first statement.
+vi.mock("~/models/payments.server", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("~/models/payments.server")>();
+  return { ...actual, writePaymentState: vi.fn(actual.writePaymentState) };
 });
 
 const URL_ = "http://127.0.0.1/api/webhooks/dodo";
@@ -231,11 +230,11 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
     it("error: a failure inside the transaction answers 500 and leaves nothing; Dodo's retry then records it once", async () => {
       const paymentId = newDodoId("pay");
       const d = signedDelivery(secret, paymentEvent({ paymentId, status: "succeeded", totalAmount: 3100n }));
-      vi.mocked(requestPayoutRunForPayment).mockRejectedValueOnce(new Error("compiler exploded"));
+      vi.mocked(writePaymentState).mockRejectedValueOnce(new Error("write exploded"));
       const before = await counts();
       const failed = await deliver(post(d.body, d.headers));
       expect(failed.status).toBe(500);
-      expect(await failed.text()).not.toContain("compiler exploded");
+      expect(await failed.text()).not.toContain("write exploded");
       // The webhook event row rolled back with everything else, so the retry is not mistaken for a duplicate.
       expect(await counts()).toEqual(before);
       const retried = await deliver(post(d.body, d.headers));

@@ -2,6 +2,7 @@
 // payment leaves exactly one request in the webhook's transaction and the worker compiles exactly one READY
 // run from it, under concurrent redelivery, crashes, compile failures and concurrent workers (PGlite, PostgreSQL).
 import { Keypair } from "@solana/web3.js";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drainPayoutRunRequests, startPayoutRunWorker } from "~/models/payout-run-worker.server";
 import { handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
@@ -185,6 +186,32 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     const runIds = requests.map((r) => r.payoutRunId!);
     expect(new Set(runIds).size).toBe(30);
     expect(await db.prisma.auditLog.count({ where: { action: "payout_run.compiled", entityId: { in: runIds } } })).toBe(30);
+  });
+
+  // The pg driver is what Prisma's adapter talks through on PostgreSQL, so its query() sees every statement.
+  it.runIf(target.name === "postgres")("a first-time payment.succeeded delivery is five statements and compiles nothing inside", async () => {
+    // A payment without our metadata belongs to the default organization, whose id the process caches
+    // after its first delivery (that one also looks the organization up, outside the transaction).
+    const plain = (paymentId: string) => paymentEvent({ paymentId, status: "succeeded", totalAmount: 3_300n });
+    expect((await deliver(signedDelivery(secret, plain(newDodoId("pay"))))).status).toBe(200);
+    const statements: string[] = [];
+    const original = pg.Client.prototype.query;
+    // Given: every statement sent to PostgreSQL is recorded
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0] as string | { text?: string };
+      statements.push(typeof first === "string" ? first : String(first?.text));
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    try {
+      // When: a new payment's succeeded event is delivered
+      expect((await deliver(signedDelivery(secret, plain(newDodoId("pay"))))).status).toBe(200);
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    // Then: BEGIN, event row + payment lock, state load, payment + audit + compile request, COMMIT
+    expect(statements.map((sql) => sql.trim().split(/\s+/)[0]!.toUpperCase())).toEqual(["BEGIN", "WITH", "SELECT", "WITH", "COMMIT"]);
+    expect(statements.some((sql) => /payout_runs\b|, 11\)/.test(sql))).toBe(false);
+    expect(statements[3]).toContain("payout_run_requests");
   });
 
   it("the running worker is woken by the webhook's commit and makes the run READY without a poll", async () => {
