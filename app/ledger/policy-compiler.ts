@@ -247,9 +247,10 @@ class RecipientCursor {
 /**
  * The per-rule columns the compile reads before the main pass, at each rule's position: a FIXED
  * rule's ask (its fixed amount lowered by its cap per payment and what is left of its period cap) in
- * `asks`, the cap that bound it in `codes`, the sum of asks in `askSum`; a PERCENTAGE rule's basis
- * points in `bps` (0 marks FIXED: valid basis points are 1..10,000). With `checkOrder`, stops and
- * returns false at the first rule not strictly after its predecessor by recipient id.
+ * `asks` (the compile passes its shares column), the cap that bound it in `codes`, the sum of asks
+ * in `askSum`; a PERCENTAGE rule's basis points in `bps` (0 marks FIXED: valid basis points are
+ * 1..10,000). With `checkOrder`, stops and returns false at the first rule not strictly after its
+ * predecessor by recipient id.
  */
 function fillRuleColumns(
   rules: readonly PayoutRuleSpec[],
@@ -479,13 +480,14 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   const given = policy.rules;
   const ruleCount = given.length;
   const codes = new Uint8Array(ruleCount);
-  const asks = new BigUint64Array(ruleCount);
+  // A FIXED rule's ask goes where its share will: the share is the ask unless the payment falls short.
+  const shares = new BigUint64Array(ruleCount);
   const bpsColumn = new Uint16Array(ruleCount);
   let askSum = new ExactSum();
   let sorted: readonly PayoutRuleSpec[] = given;
   let inIdOrder = false;
   try {
-    inIdOrder = fillRuleColumns(given, true, periodToDate, codes, asks, bpsColumn, askSum);
+    inIdOrder = fillRuleColumns(given, true, periodToDate, codes, shares, bpsColumn, askSum);
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
   }
@@ -500,7 +502,7 @@ export function compilePayout(input: CompileInput): PayoutPlan {
     sorted = copy;
     codes.fill(0);
     askSum = new ExactSum();
-    fillRuleColumns(sorted, false, periodToDate, codes, asks, bpsColumn, askSum);
+    fillRuleColumns(sorted, false, periodToDate, codes, shares, bpsColumn, askSum);
   }
   // Error reports name the caller's rule objects (`sorted`). Lines are built from `rules` after the
   // compile returns, so a policy that is not frozen is copied rule by rule: a caller editing its
@@ -527,7 +529,7 @@ export function compilePayout(input: CompileInput): PayoutPlan {
     // Stable sort: equal priorities keep recipient id order.
     order.sort((a, b) => (sorted[a]!.priority ?? 0) - (sorted[b]!.priority ?? 0));
     for (const i of order) {
-      const ask = asks[i]!;
+      const ask = shares[i]!;
       const share = ask <= pool ? ask : pool;
       fixedShortfalls[i] = ask - share;
       fixedShareOf[i] = share;
@@ -580,7 +582,6 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   // 3 + 4. One pass in recipient id order: cap percentage shares, then settle each recipient. Each
   // line's figures go to the columns; the totals are summed here, so conservation is checked below
   // on every compile whether or not anyone reads the lines.
-  const shares = new BigUint64Array(ruleCount);
   const balances = new BigUint64Array(ruleCount);
   const owedColumn = new BigUint64Array(ruleCount);
   let owedBeyondU64: Map<number, bigint> | null = null;
@@ -618,7 +619,11 @@ export function compilePayout(input: CompileInput): PayoutPlan {
         capExcessSum.add(uncapped - share);
       }
     } else {
-      share = fixedShareOf === null ? asks[i]! : fixedShareOf[i]!;
+      if (fixedShareOf === null) {
+        share = shares[i]!; // its ask
+      } else {
+        share = fixedShareOf[i]!;
+      }
     }
 
     const recipient = recipientCursor.find(rule.recipientId);
