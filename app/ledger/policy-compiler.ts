@@ -131,9 +131,9 @@ export interface PayoutPlan {
   policyId: string;
   policyVersion: number;
   distributable: bigint;
-  /** Ascending recipient id; one per PAID line. */
+  /** Ascending recipient id; one per PAID line. Built on first read, then the same array. */
   transfers: PayoutTransferPlan[];
-  /** Ascending recipient id; one per rule. */
+  /** Ascending recipient id; one per rule. Built on first read, then the same array. */
   lines: PayoutLine[];
   /** Stays in the treasury: unallocated + capExcess (clawbacks recovered are in totals.clawbackNetted). */
   remainder: bigint;
