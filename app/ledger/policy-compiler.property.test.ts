@@ -373,4 +373,26 @@ describe("compilePayout properties", () => {
       { numRuns: 1000 },
     );
   });
+
+  it("balanceMovements are exactly the lines that move a balance, without building the lines first", () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        // Read first, on a fresh plan: the movements must not depend on `lines` having been built.
+        const movements = compilePayout(input).balanceMovements;
+        const expected = compilePayout(input)
+          .lines.filter((l) => l.accrued > 0n || l.balanceReleased > 0n || l.clawbackNetted > 0n)
+          .map((l) => ({
+            recipientId: l.recipientId,
+            ruleId: l.ruleId,
+            outcome: l.outcome,
+            holdReason: l.holdReason,
+            accrued: l.accrued,
+            balanceReleased: l.balanceReleased,
+            clawbackNetted: l.clawbackNetted,
+          }));
+        expect(movements).toEqual(expected);
+      }),
+      { numRuns: RUNS },
+    );
+  });
 });

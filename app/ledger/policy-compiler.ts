@@ -127,6 +127,16 @@ export interface PayoutTotals {
   clawbackNetted: bigint;
 }
 
+export interface BalanceMovement {
+  recipientId: string;
+  ruleId: string;
+  outcome: LineOutcome;
+  holdReason: HoldReason | null;
+  accrued: bigint;
+  balanceReleased: bigint;
+  clawbackNetted: bigint;
+}
+
 export interface PayoutPlan {
   policyId: string;
   policyVersion: number;
@@ -135,6 +145,11 @@ export interface PayoutPlan {
   transfers: PayoutTransferPlan[];
   /** Ascending recipient id; one per rule. Built on first read, then the same array. */
   lines: PayoutLine[];
+  /**
+   * Ascending recipient id; only the lines that move a recipient's balance (accrued, released or
+   * netted > 0), which is what the ledger records. Built on first read without building `lines`.
+   */
+  balanceMovements: BalanceMovement[];
   /** Stays in the treasury: unallocated + capExcess (clawbacks recovered are in totals.clawbackNetted). */
   remainder: bigint;
   totals: PayoutTotals;
@@ -449,6 +464,43 @@ function materialiseTransfers(columns: PlanColumns): PayoutTransferPlan[] {
   return transfers;
 }
 
+/** The lines that move a balance, from the columns (the same formulas as materialiseLines). */
+function materialiseBalanceMovements(columns: PlanColumns): BalanceMovement[] {
+  const { rules, codes, shares, balances } = columns;
+  const movements: BalanceMovement[] = [];
+  for (let i = 0; i < rules.length; i++) {
+    const code = codes[i]!;
+    const share = shares[i]!;
+    const balance = balances[i]!;
+    const owed = owedAt(columns, i);
+    if (balance === 0n && owed === 0n && (code & OUTCOME_MASK) !== OUTCOME_HELD) continue;
+    const owedToRecipient = balance + share;
+    const netted = owed < owedToRecipient ? owed : owedToRecipient;
+    const after = owedToRecipient - netted;
+    const outcomeCode = code & OUTCOME_MASK;
+    let accrued = 0n;
+    let released = 0n;
+    if (outcomeCode === OUTCOME_HELD) {
+      if (after >= balance) accrued = after - balance;
+      else released = balance - after;
+    } else {
+      released = balance;
+    }
+    if (accrued === 0n && released === 0n && netted === 0n) continue;
+    const rule = rules[i]!;
+    movements.push({
+      recipientId: rule.recipientId,
+      ruleId: rule.id,
+      outcome: OUTCOMES[outcomeCode]!,
+      holdReason: HOLD_REASONS[(code & HOLD_MASK) >> HOLD_SHIFT]!,
+      accrued,
+      balanceReleased: released,
+      clawbackNetted: netted,
+    });
+  }
+  return movements;
+}
+
 /**
  * Compile one payment under a policy version. Deterministic and independent of the order of rules
  * and recipients in the input. Throws PolicyError (with every policy issue) on invalid input.
@@ -716,6 +768,7 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   };
   let transfers: PayoutTransferPlan[] | null = null;
   let lines: PayoutLine[] | null = null;
+  let movements: BalanceMovement[] | null = null;
   return {
     policyId: policy.id,
     policyVersion: policy.version,
@@ -725,6 +778,9 @@ export function compilePayout(input: CompileInput): PayoutPlan {
     },
     get lines() {
       return (lines ??= materialiseLines(columns));
+    },
+    get balanceMovements() {
+      return (movements ??= materialiseBalanceMovements(columns));
     },
     remainder,
     totals: {

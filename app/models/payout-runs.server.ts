@@ -64,13 +64,13 @@ async function holdPayment(
 const AUDIT_TRACE_MAX_LINES = 10_000;
 
 /** JSON has no bigint: the audit trace carries amounts as decimal strings of base units. */
-function traceForAudit(plan: PayoutPlan) {
-  const complete = plan.lines.length <= AUDIT_TRACE_MAX_LINES;
+function traceForAudit(plan: PayoutPlan, lineCount: number) {
+  const complete = lineCount <= AUDIT_TRACE_MAX_LINES;
   return {
     distributable: plan.distributable.toString(),
     remainder: plan.remainder.toString(),
     totals: Object.fromEntries(Object.entries(plan.totals).map(([key, value]) => [key, value.toString()])),
-    lineCount: plan.lines.length,
+    lineCount,
     lines: (complete ? plan.lines : []).map((line) =>
       Object.fromEntries(Object.entries(line).map(([key, value]) => [key, typeof value === "bigint" ? value.toString() : value])),
     ),
@@ -101,7 +101,8 @@ async function compileRun(
     }
     throw error;
   }
-  const moves = plan.transfers.length > 0 || plan.lines.some((line) => line.accrued > 0n || line.balanceReleased > 0n || line.clawbackNetted > 0n);
+  // From the totals (every term is >= 0): the per-line trace is only built for the audit row below.
+  const moves = plan.totals.transferred > 0n || plan.totals.accrued > 0n || plan.totals.balanceReleased > 0n || plan.totals.clawbackNetted > 0n;
   if (args.kind === "SWEEP" && !moves) return null;
 
   const run = await tx.payoutRun.create({
@@ -133,7 +134,7 @@ async function compileRun(
   }
   const entries: Prisma.RecipientBalanceEntryCreateManyInput[] = [];
   const common = { organizationId: args.organizationId, tokenDecimals: args.tokenDecimals, paymentId: args.paymentId, payoutRunId: run.id };
-  for (const line of plan.lines) {
+  for (const line of plan.balanceMovements) {
     if (line.accrued > 0n) {
       entries.push({ ...common, recipientId: line.recipientId, kind: "ACCRUAL", amount: line.accrued, memo: line.holdReason });
     }
@@ -153,7 +154,7 @@ async function compileRun(
       action: "payout_run.compiled",
       entityType: "payout_run",
       entityId: run.id,
-      data: { paymentId: args.paymentId, policyVersionId: policy.id, policyVersion: policy.version, ...traceForAudit(plan) },
+      data: { paymentId: args.paymentId, policyVersionId: policy.id, policyVersion: policy.version, ...traceForAudit(plan, policy.rules.length) },
     },
   });
   return { payoutRunId: run.id, created: true, holdReason: null, plan };
