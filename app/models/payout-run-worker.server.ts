@@ -14,6 +14,8 @@ export type CompileFn = (tx: Tx, payment: RecordedPayment) => Promise<Pick<Compi
 export interface DrainOptions {
   /** At most this many requests are attempted (default 100). */
   limit?: number;
+  /** Requests compiled per transaction (default 10; 1 = one transaction each). */
+  batch?: number;
   /** Requests due at this time are claimable (default: now); a test passes a later time to skip the backoff. */
   now?: Date;
   compile?: CompileFn;
@@ -45,77 +47,114 @@ interface ClaimedRow {
   refunded_amount_minor: string;
 }
 
-type Attempt = { kind: "none" } | { kind: "done"; requestId: string; payoutRunId: string | null };
-
 /**
- * One request in one short transaction (PGlite has one connection: webhooks interleave between them):
- * claim the oldest due request, skipping those another worker holds, compile, mark it completed.
- * The compiler takes the organization's payout lock itself and is idempotent per payment.
+ * Up to `size` requests in one short transaction (PGlite has one connection: webhooks interleave between
+ * batches): claim the oldest due requests, skipping those another worker holds, compile each, mark them
+ * completed in one statement. The compiler takes the organization's payout lock itself (re-entrant within
+ * the transaction) and is idempotent per payment. Compiled in organization order, so two workers holding
+ * requests of the same organizations take their locks in the same order and cannot deadlock.
  */
-async function attemptOne(prisma: PrismaClient, now: Date, compile: CompileFn, claimed: { id?: string }): Promise<Attempt> {
+async function attemptBatch(
+  prisma: PrismaClient,
+  args: { now: Date; compile: CompileFn; size: number; onlyId?: string },
+  claimed: string[],
+): Promise<(string | null)[]> {
   return prisma.$transaction(async (tx) => {
-    const [row] = await tx.$queryRaw<ClaimedRow[]>`
+    const rows = await tx.$queryRaw<ClaimedRow[]>`
       SELECT r.id, r.payment_id, p.organization_id, p.dodo_payment_id, p.checkout_session_id, p.status::text AS status,
              p.total_amount_minor::text AS total_amount_minor, p.currency,
              p.settlement_amount_minor::text AS settlement_amount_minor, p.settlement_currency,
              p.refunded_amount_minor::text AS refunded_amount_minor
       FROM payout_run_requests r JOIN payments p ON p.id = r.payment_id
-      WHERE r.completed_at IS NULL AND r.available_at <= ${now}
+      WHERE r.completed_at IS NULL AND r.available_at <= ${args.now}
+        AND (${args.onlyId ?? null}::uuid IS NULL OR r.id = ${args.onlyId ?? null}::uuid)
       ORDER BY r.available_at, r.created_at
-      LIMIT 1
+      LIMIT ${args.size}
       FOR UPDATE OF r SKIP LOCKED`;
-    if (!row) return { kind: "none" } as const;
-    claimed.id = row.id;
-    const payment: RecordedPayment = {
-      id: row.payment_id,
-      organizationId: row.organization_id,
-      dodoPaymentId: row.dodo_payment_id,
-      checkoutSessionId: row.checkout_session_id,
-      status: row.status.toLowerCase() as PaymentStatus,
-      totalAmountMinor: BigInt(row.total_amount_minor),
-      currency: row.currency,
-      settlementAmountMinor: row.settlement_amount_minor === null ? null : BigInt(row.settlement_amount_minor),
-      settlementCurrency: row.settlement_currency,
-      refundedAmountMinor: BigInt(row.refunded_amount_minor),
-    };
-    const { payoutRunId } = await compile(tx, payment);
+    if (rows.length === 0) return [];
+    rows.sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
+    claimed.push(...rows.map((row) => row.id));
+    const done: { id: string; run_id: string | null }[] = [];
+    for (const row of rows) {
+      const payment: RecordedPayment = {
+        id: row.payment_id,
+        organizationId: row.organization_id,
+        dodoPaymentId: row.dodo_payment_id,
+        checkoutSessionId: row.checkout_session_id,
+        status: row.status.toLowerCase() as PaymentStatus,
+        totalAmountMinor: BigInt(row.total_amount_minor),
+        currency: row.currency,
+        settlementAmountMinor: row.settlement_amount_minor === null ? null : BigInt(row.settlement_amount_minor),
+        settlementCurrency: row.settlement_currency,
+        refundedAmountMinor: BigInt(row.refunded_amount_minor),
+      };
+      const { payoutRunId } = await args.compile(tx, payment);
+      done.push({ id: row.id, run_id: payoutRunId });
+    }
     await tx.$executeRaw`
-      UPDATE payout_run_requests
-      SET completed_at = greatest(now(), created_at), payout_run_id = ${payoutRunId}::uuid, attempts = attempts + 1, last_error = NULL
-      WHERE id = ${row.id}::uuid`;
-    return { kind: "done", requestId: row.id, payoutRunId } as const;
+      UPDATE payout_run_requests r
+      SET completed_at = greatest(now(), r.created_at), payout_run_id = d.run_id, attempts = r.attempts + 1, last_error = NULL
+      FROM jsonb_to_recordset(${JSON.stringify(done)}::jsonb) AS d(id uuid, run_id uuid)
+      WHERE r.id = d.id`;
+    return done.map((d) => d.run_id);
   }, TRANSACTION_OPTIONS);
 }
 
+async function recordFailure(prisma: PrismaClient, requestId: string, error: unknown): Promise<void> {
+  const message = redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, LAST_ERROR_MAX);
+  // Only while still pending: another worker may have completed it since our rollback released it.
+  // Backoff after the n-th failure: 1 s, 2 s, 4 s ... capped at 5 minutes (`attempts` is the old value).
+  await prisma.$executeRaw`
+    UPDATE payout_run_requests
+    SET attempts = attempts + 1, last_error = ${message},
+        available_at = now() + make_interval(secs => least(power(2, least(attempts, 20)), 300))
+    WHERE id = ${requestId}::uuid AND completed_at IS NULL`;
+  log.warn("payout run compile failed; will retry", { requestId, error: message });
+}
+
 /**
- * Compile the due requests, one transaction each, until none is left or `limit` were attempted.
- * A failure rolls its attempt back and is recorded on the request (attempts + 1, last_error, a later
- * available_at); the request stays pending for a later drain, never dropped.
+ * Compile the due requests, `batch` per transaction (default 10), until none is left or `limit` were
+ * attempted. When a batch fails, its requests are retried one per transaction, so one bad request neither
+ * holds back the others nor charges them an attempt. A request's own failure rolls its attempt back and
+ * is recorded on it (attempts + 1, last_error, a later available_at); it stays pending, never dropped.
  */
 export async function drainPayoutRunRequests(prisma: PrismaClient, options: DrainOptions = {}): Promise<DrainResult> {
   const limit = options.limit ?? 100;
+  const batch = Math.max(1, options.batch ?? 10);
   const compile = options.compile ?? compilePayoutRunForPayment;
   const result: DrainResult = { compiled: 0, held: 0, failed: 0 };
-  for (let attempted = 0; attempted < limit; attempted++) {
-    const claimed: { id?: string } = {};
-    try {
-      const attempt = await attemptOne(prisma, options.now ?? new Date(), compile, claimed);
-      if (attempt.kind === "none") break;
-      if (attempt.payoutRunId) result.compiled++;
+  const count = (runIds: (string | null)[]) => {
+    for (const runId of runIds) {
+      if (runId) result.compiled++;
       else result.held++;
+    }
+  };
+  let attempted = 0;
+  while (attempted < limit) {
+    const claimed: string[] = [];
+    const now = options.now ?? new Date();
+    try {
+      const runIds = await attemptBatch(prisma, { now, compile, size: Math.min(batch, limit - attempted) }, claimed);
+      if (runIds.length === 0) break;
+      attempted += runIds.length;
+      count(runIds);
     } catch (error) {
-      // Not claimed: the queue itself is unreachable (database down); the caller's loop tries again later.
-      if (!claimed.id) throw error;
-      result.failed++;
-      const message = redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, LAST_ERROR_MAX);
-      // Only while still pending: another worker may have completed it since our rollback released it.
-      // Backoff after the n-th failure: 1 s, 2 s, 4 s ... capped at 5 minutes (`attempts` is the old value).
-      await prisma.$executeRaw`
-        UPDATE payout_run_requests
-        SET attempts = attempts + 1, last_error = ${message},
-            available_at = now() + make_interval(secs => least(power(2, least(attempts, 20)), 300))
-        WHERE id = ${claimed.id}::uuid AND completed_at IS NULL`;
-      log.warn("payout run compile failed; will retry", { requestId: claimed.id, error: message });
+      // Nothing claimed: the queue itself is unreachable (database down); the caller's loop tries again later.
+      if (claimed.length === 0) throw error;
+      attempted += claimed.length;
+      if (claimed.length === 1) {
+        result.failed++;
+        await recordFailure(prisma, claimed[0]!, error);
+        continue;
+      }
+      for (const id of claimed) {
+        try {
+          count(await attemptBatch(prisma, { now, compile, size: 1, onlyId: id }, []));
+        } catch (single) {
+          result.failed++;
+          await recordFailure(prisma, id, single);
+        }
+      }
     }
   }
   return result;

@@ -158,6 +158,34 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     expect(done).toMatchObject({ attempts: 2, lastError: null, payoutRunId: run.id });
   });
 
+  it("error: one failing request in a batch fails alone; the others of the batch are compiled", async () => {
+    // Given: three committed requests, and a compiler that throws for one payment only
+    const ids = [newDodoId("pay"), newDodoId("pay"), newDodoId("pay")];
+    for (const [i, id] of ids.entries()) expect((await deliver(signedDelivery(secret, succeeded(id, BigInt(2_000 + i))))).status).toBe(200);
+    const bad = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: ids[1]! } });
+    const { compilePayoutRunForPayment } = await import("~/models/payout-runs.server");
+    // When: one drain with all three in one batch
+    const result = await drainPayoutRunRequests(db.prisma, {
+      batch: 10,
+      compile: async (tx, payment) => {
+        if (payment.id === bad.id) throw new Error("this payment cannot compile");
+        return compilePayoutRunForPayment(tx, payment);
+      },
+    });
+    // Then: two runs, one failure recorded on its own request only
+    expect(result).toEqual({ compiled: 2, held: 0, failed: 1 });
+    const requests = await db.prisma.payoutRunRequest.findMany({ where: { payment: { dodoPaymentId: { in: ids } } } });
+    for (const request of requests) {
+      if (request.paymentId === bad.id) expect(request).toMatchObject({ attempts: 1, completedAt: null, payoutRunId: null });
+      else expect(request).toMatchObject({ attempts: 1, lastError: null });
+    }
+    expect(requests.find((r) => r.paymentId === bad.id)!.lastError).toContain("this payment cannot compile");
+    expect(await db.prisma.payoutRun.count({ where: { payment: { dodoPaymentId: { in: ids } } } })).toBe(2);
+    // And: a drain after the backoff with the real compiler finishes it
+    const later = new Date(Date.now() + 10 * 60_000);
+    expect(await drainPayoutRunRequests(db.prisma, { now: later })).toEqual({ compiled: 1, held: 0, failed: 0 });
+  });
+
   it("a held payment (non-USD settlement) completes its request without a run, the hold audited", async () => {
     const paymentId = newDodoId("pay");
     const event = paymentEvent({ paymentId, status: "succeeded", totalAmount: 900n, currency: "EUR", metadata: { stableflow_org: organizationId } });
