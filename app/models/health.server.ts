@@ -6,13 +6,18 @@ export interface HealthReport {
   status: "ok" | "degraded";
   database: { mode: "embedded" | "postgres" | "unknown"; status: "ready" | "unavailable"; migrations?: number; error?: string };
   dodo: { mode: "simulator" | "test_mode" | "live_mode" };
-  chain: { mode: "embedded" | "rpc" };
+  // Settlement on the chain is the next milestone: until it lands the report says so rather than
+  // claiming an embedded VM or an RPC endpoint that nothing uses yet.
+  chain: { mode: "embedded" | "rpc"; status: "settlement_not_built" };
 }
 
 export async function healthReport(): Promise<HealthReport> {
   const env = getEnv();
   const dodo = { mode: env.DODO_PAYMENTS_API_KEY ? env.DODO_PAYMENTS_ENVIRONMENT : ("simulator" as const) };
-  const chain = { mode: env.SOLANA_RPC_URL ? ("rpc" as const) : ("embedded" as const) };
+  const chain = {
+    mode: env.SOLANA_RPC_URL ? ("rpc" as const) : ("embedded" as const),
+    status: "settlement_not_built" as const,
+  };
   try {
     const db = await getDatabase();
     const rows = await db.prisma.$queryRaw<{ count: bigint }[]>`SELECT count(*) AS count FROM stableflow_migrations`;

@@ -22,11 +22,11 @@ export default function Index() {
         Revenue in, stablecoin out: customers pay through Dodo Payments, every payment lands once in the ledger,
         payout policies split it, and the split settles on Solana where every recipient can verify it.
       </p>
-      {(modes.dodo === "simulator" || modes.chain === "embedded" || modes.database === "embedded") && (
+      {(modes.dodo === "simulator" || modes.database === "embedded") && (
         <p className="banner" role="status">
           Development mode: {modes.database === "embedded" ? "embedded database" : "PostgreSQL"},{" "}
           {modes.dodo === "simulator" ? "local checkout simulator (no real money)" : `Dodo ${modes.dodo}`},{" "}
-          {modes.chain === "embedded" ? "embedded Solana VM" : "Solana RPC"}.
+          settlement on Solana not connected yet.
         </p>
       )}
       <div className="card">
