@@ -18,7 +18,3 @@ export async function ensureDefaultOrganization(prisma: PrismaClient) {
     throw error;
   }
 }
-
-export async function getDefaultOrganization(prisma: PrismaClient) {
-  return ensureDefaultOrganization(prisma);
-}

@@ -35,12 +35,12 @@ const PAYMENT_STATUS_TO_ROW = {
   cancelled: "CANCELLED",
 } as const satisfies Record<PaymentStatus, string>;
 
-const PAYMENT_STATUS_FROM_ROW: Record<string, PaymentStatus> = {
-  PROCESSING: "processing",
-  SUCCEEDED: "succeeded",
-  FAILED: "failed",
-  CANCELLED: "cancelled",
-};
+/** The reverse of a status map: one source of truth per enum, so the two directions cannot disagree. */
+function rowToStatus<S extends string>(toRow: Record<S, string>): Record<string, S> {
+  return Object.fromEntries(Object.entries(toRow).map(([status, row]) => [row, status as S]));
+}
+
+const PAYMENT_STATUS_FROM_ROW = rowToStatus<PaymentStatus>(PAYMENT_STATUS_TO_ROW);
 
 const REFUND_STATUS_TO_ROW = {
   pending: "PENDING",
@@ -49,12 +49,7 @@ const REFUND_STATUS_TO_ROW = {
   succeeded: "SUCCEEDED",
 } as const satisfies Record<RefundStatus, string>;
 
-const REFUND_STATUS_FROM_ROW: Record<string, RefundStatus> = {
-  PENDING: "pending",
-  REVIEW: "review",
-  FAILED: "failed",
-  SUCCEEDED: "succeeded",
-};
+const REFUND_STATUS_FROM_ROW = rowToStatus<RefundStatus>(REFUND_STATUS_TO_ROW);
 
 const DISPUTE_STATUS_TO_ROW = {
   dispute_opened: "OPENED",
@@ -66,9 +61,7 @@ const DISPUTE_STATUS_TO_ROW = {
   dispute_lost: "LOST",
 } as const satisfies Record<DisputeStatus, string>;
 
-const DISPUTE_STATUS_FROM_ROW: Record<string, DisputeStatus> = Object.fromEntries(
-  Object.entries(DISPUTE_STATUS_TO_ROW).map(([status, row]) => [row, status as DisputeStatus]),
-);
+const DISPUTE_STATUS_FROM_ROW = rowToStatus<DisputeStatus>(DISPUTE_STATUS_TO_ROW);
 
 export function paymentStatusToRow(status: PaymentStatus): "PROCESSING" | "SUCCEEDED" | "FAILED" | "CANCELLED" {
   return PAYMENT_STATUS_TO_ROW[status];

@@ -1,7 +1,6 @@
 // Products an organization sells through Dodo checkout, and the organizations a storefront can show.
 import type { PrismaClient } from "~/generated/prisma/client";
 import { formatMoney } from "~/ledger/money";
-import { getDefaultOrganization } from "./organizations.server";
 
 export interface ProductView {
   id: string;
@@ -27,12 +26,6 @@ export function formatPrice(amountMinor: bigint, currency: string): string {
 
 export async function findOrganizationBySlug(prisma: PrismaClient, slug: string): Promise<{ id: string; slug: string; name: string } | null> {
   return prisma.organization.findUnique({ where: { slug }, select: { id: true, slug: true, name: true } });
-}
-
-/** The organization that owns the webhook endpoint (created at boot; see organizations.server.ts). */
-export async function ensureDefaultOrganization(prisma: PrismaClient): Promise<{ id: string; slug: string; name: string }> {
-  const { id, slug, name } = await getDefaultOrganization(prisma);
-  return { id, slug, name };
 }
 
 export async function listActiveProducts(prisma: PrismaClient, organizationId: string): Promise<ProductView[]> {

@@ -15,7 +15,7 @@ import {
 } from "~/ledger/payment-state";
 import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
 import { loadPaymentState, writePaymentState, type AuditRowInput, type RecordedPayment } from "./payments.server";
-import { getDefaultOrganization } from "./organizations.server";
+import { ensureDefaultOrganization } from "./organizations.server";
 import { wakePayoutRunWorkers } from "./payout-run-worker.server";
 
 type Tx = Prisma.TransactionClient;
@@ -58,7 +58,7 @@ const defaultOrganizationIds = new WeakMap<object, string>();
 async function defaultOrganizationId(prisma: PrismaClient): Promise<string> {
   const cached = defaultOrganizationIds.get(prisma);
   if (cached) return cached;
-  const { id } = await getDefaultOrganization(prisma);
+  const { id } = await ensureDefaultOrganization(prisma);
   defaultOrganizationIds.set(prisma, id);
   return id;
 }

@@ -2,8 +2,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { dodoMode } from "~/integrations/dodo.server";
+import { ensureDefaultOrganization } from "~/models/organizations.server";
 import {
-  ensureDefaultOrganization,
   ensureSimulatorCatalog,
   findOrganizationBySlug,
   formatPrice,

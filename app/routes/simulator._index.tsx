@@ -4,7 +4,8 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { dodoMode } from "~/integrations/dodo.server";
 import { SimulatorError, simulateDispute, simulateRefund, type SimulatedDisputeStep } from "~/integrations/simulator.server";
 import { listRecentPayments } from "~/models/payments.server";
-import { ensureDefaultOrganization, findOrganizationBySlug, formatPrice } from "~/models/products.server";
+import { ensureDefaultOrganization } from "~/models/organizations.server";
+import { findOrganizationBySlug, formatPrice } from "~/models/products.server";
 import { getPrisma } from "~/utils/db.server";
 import { getEnv } from "~/utils/env.server";
 
