@@ -213,7 +213,12 @@ describe("compilePayout properties", () => {
       fc.property(inputArb, (input) => {
         const plan = compilePayout(input);
         const paid = plan.lines.filter((l) => l.outcome === "PAID");
-        expect(plan.transfers).toEqual(paid.map((l) => ({ recipientId: l.recipientId, ruleId: l.ruleId, amount: l.transfer })));
+        const expected = paid.map((l) => ({ recipientId: l.recipientId, ruleId: l.ruleId, amount: l.transfer }));
+        expect(plan.transfers).toEqual(expected);
+        // The ledger writer's read (forEachTransfer) on a fresh plan, whose lines were never built.
+        const visited: { recipientId: string; ruleId: string; amount: bigint }[] = [];
+        compilePayout(input).forEachTransfer((rule, amount) => visited.push({ recipientId: rule.recipientId, ruleId: rule.id, amount }));
+        expect(visited).toEqual(expected);
         for (const transfer of plan.transfers) {
           expect(transfer.amount).toBeGreaterThan(0n);
           expect(transfer.amount).toBeLessThanOrEqual(U64_MAX);
@@ -391,6 +396,11 @@ describe("compilePayout properties", () => {
             clawbackNetted: l.clawbackNetted,
           }));
         expect(movements).toEqual(expected);
+        const visited: unknown[] = [];
+        compilePayout(input).forEachBalanceMovement((rule, accrued, balanceReleased, clawbackNetted, outcome, holdReason) =>
+          visited.push({ recipientId: rule.recipientId, ruleId: rule.id, outcome, holdReason, accrued, balanceReleased, clawbackNetted }),
+        );
+        expect(visited).toEqual(expected);
       }),
       { numRuns: RUNS },
     );

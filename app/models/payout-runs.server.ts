@@ -121,31 +121,23 @@ async function compileRun(
       createdAt: args.now,
     },
   });
-  if (plan.transfers.length > 0) {
-    await tx.payoutTransfer.createMany({
-      data: plan.transfers.map((transfer) => ({
-        runId: run.id,
-        recipientId: transfer.recipientId,
-        ruleId: transfer.ruleId,
-        tokenAccount: rows.get(transfer.recipientId)!.tokenAccount,
-        amount: transfer.amount,
-      })),
-    });
-  }
+  // Rows straight off the plan's columns (forEach*: no intermediate transfer or movement objects).
+  const transferRows: Prisma.PayoutTransferCreateManyInput[] = [];
+  plan.forEachTransfer((rule, amount) => {
+    transferRows.push({ runId: run.id, recipientId: rule.recipientId, ruleId: rule.id, tokenAccount: rows.get(rule.recipientId)!.tokenAccount, amount });
+  });
+  if (transferRows.length > 0) await tx.payoutTransfer.createMany({ data: transferRows });
   const entries: Prisma.RecipientBalanceEntryCreateManyInput[] = [];
   const common = { organizationId: args.organizationId, tokenDecimals: args.tokenDecimals, paymentId: args.paymentId, payoutRunId: run.id };
-  for (const line of plan.balanceMovements) {
-    if (line.accrued > 0n) {
-      entries.push({ ...common, recipientId: line.recipientId, kind: "ACCRUAL", amount: line.accrued, memo: line.holdReason });
+  plan.forEachBalanceMovement((rule, accrued, released, netted, outcome, holdReason) => {
+    const { recipientId } = rule;
+    if (accrued > 0n) entries.push({ ...common, recipientId, kind: "ACCRUAL", amount: accrued, memo: holdReason });
+    if (released > 0n) {
+      const memo = outcome === "PAID" ? "paid with this run" : "netted against a clawback";
+      entries.push({ ...common, recipientId, kind: "ACCRUAL_PAID", amount: released, memo });
     }
-    if (line.balanceReleased > 0n) {
-      const memo = line.outcome === "PAID" ? "paid with this run" : "netted against a clawback";
-      entries.push({ ...common, recipientId: line.recipientId, kind: "ACCRUAL_PAID", amount: line.balanceReleased, memo });
-    }
-    if (line.clawbackNetted > 0n) {
-      entries.push({ ...common, recipientId: line.recipientId, kind: "CLAWBACK_NETTED", amount: line.clawbackNetted, memo: null });
-    }
-  }
+    if (netted > 0n) entries.push({ ...common, recipientId, kind: "CLAWBACK_NETTED", amount: netted, memo: null });
+  });
   if (entries.length > 0) await tx.recipientBalanceEntry.createMany({ data: entries });
   await tx.auditLog.create({
     data: {
