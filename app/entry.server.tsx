@@ -8,7 +8,7 @@ import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { log } from "~/utils/log.server";
 
-export { boot, shutdown } from "~/utils/boot.server";
+export { boot, shutdown, startPayoutRunWorkerProcess } from "~/utils/boot.server";
 
 const ABORT_DELAY_MS = 5_000;
 

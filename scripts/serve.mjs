@@ -1,5 +1,7 @@
 // Serves the built app: boots the database (migrating it), then answers HTTP until SIGINT/SIGTERM,
 // closing the database cleanly on the way out so nothing is lost across restarts.
+import { spawn } from "node:child_process";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createRequestHandler } from "@remix-run/express";
@@ -18,7 +20,7 @@ const { boot, shutdown } = build.entry.module;
 
 let booted;
 try {
-  booted = await boot();
+  booted = await boot({ payoutWorker: "auto" });
 } catch (error) {
   // Configuration and migration problems are the operator's to fix: a clear sentence, no stack trace.
   if (error?.name === "ConfigError" || error?.name === "MigrationError") {
@@ -29,6 +31,36 @@ try {
   process.exit(1);
 }
 const { env, database } = booted;
+
+// On PostgreSQL, payout runs are compiled by a worker process of its own (boot says so), restarted
+// with a growing delay if it dies: the requests it leaves are pending rows, picked up by the next one.
+let stopping = false;
+let worker;
+let workerDelayMs = 1_000;
+function startWorker() {
+  const startedAt = Date.now();
+  worker = spawn(process.execPath, ["scripts/payout-worker.mjs"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  try {
+    os.setPriority(worker.pid, 10);
+  } catch {}
+  worker.once("exit", (code, signal) => {
+    worker = undefined;
+    if (stopping) return;
+    if (Date.now() - startedAt > 60_000) workerDelayMs = 1_000;
+    console.error(`stableflow: the payout-run worker exited (${signal ?? `code ${code}`}); restarting it in ${workerDelayMs / 1000} s`);
+    setTimeout(() => {
+      if (!stopping) startWorker();
+    }, workerDelayMs).unref();
+    workerDelayMs = Math.min(workerDelayMs * 2, 30_000);
+  });
+}
+async function stopWorker() {
+  if (!worker || worker.exitCode !== null) return;
+  const exited = new Promise((resolve) => worker.once("exit", resolve));
+  worker.kill("SIGTERM");
+  await exited;
+}
+if (booted.payoutWorker === "process") startWorker();
 
 const app = express();
 app.disable("x-powered-by");
@@ -45,17 +77,19 @@ const server = app.listen(env.PORT, env.HOST, () => {
 });
 server.on("error", async (error) => {
   console.error(`stableflow: cannot listen on ${env.HOST}:${env.PORT}: ${error.message}`);
+  stopping = true;
+  await stopWorker();
   await shutdown();
   process.exit(1);
 });
 
-let stopping = false;
 async function stop(signal) {
   if (stopping) return;
   stopping = true;
   console.log(`StableFlow stopping (${signal})`);
   server.close();
   server.closeAllConnections?.();
+  await stopWorker();
   await shutdown();
   process.exit(0);
 }

@@ -1,7 +1,6 @@
 // POST /api/webhooks/dodo as a function of a Fetch Request: size limit, content type, signature, schema,
 // then one transaction. Kept out of the route module so tests can call it and the route stays thin.
-import type { PrismaClient } from "~/generated/prisma/client";
-import { recordDodoWebhook } from "~/models/webhook-events.server";
+import { recordDodoWebhook, type WebhookDatabase } from "~/models/webhook-events.server";
 import { log } from "~/utils/log.server";
 import { DodoPayloadError, parseDodoWebhookEvent } from "./dodo-events";
 import {
@@ -15,7 +14,7 @@ import {
 export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface DodoWebhookDeps {
-  prisma: PrismaClient;
+  db: WebhookDatabase;
   verifier: DodoWebhookVerifier;
 }
 
@@ -117,7 +116,7 @@ export async function handleDodoWebhook(request: Request, deps: DodoWebhookDeps 
   }
 
   try {
-    const outcome = await recordDodoWebhook(resolved.prisma, {
+    const outcome = await recordDodoWebhook(resolved.db, {
       webhookId: verified.webhookId,
       timestampSeconds: verified.timestampSeconds,
       rawBody,

@@ -1,6 +1,6 @@
 // Payments, refunds and disputes as rows: load a payment's folded state, write the next state, read for pages.
 // The rules of what the next state is live in app/ledger/payment-state.ts; this file only maps rows.
-import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+import type { PrismaClient } from "~/generated/prisma/client";
 import {
   EMPTY_PAYMENT_STATE,
   summarizePaymentState,
@@ -12,8 +12,14 @@ import {
   type RefundSnapshot,
   type RefundStatus,
 } from "~/ledger/payment-state";
+import { sql, type SqlTransaction } from "~/utils/sql.server";
+import { PAYOUT_RUN_REQUESTS_CHANNEL } from "./payout-run-worker.server";
 
-type Tx = Prisma.TransactionClient;
+/**
+ * Ingestion runs on the driver (Database.transaction), not through Prisma: these statements run for
+ * every webhook delivery, and Prisma's cost per statement was most of a delivery's (docs/ingest-bench.md).
+ */
+type Tx = SqlTransaction;
 
 export interface RecordedPayment {
   id: string;
@@ -67,14 +73,6 @@ export function paymentStatusToRow(status: PaymentStatus): "PROCESSING" | "SUCCE
   return PAYMENT_STATUS_TO_ROW[status];
 }
 
-/**
- * Serialises writers of one Dodo payment (its payment row, refunds and disputes) for the rest of the
- * transaction. An advisory lock, because the payment row may not exist yet (a refund can come first).
- */
-export async function lockDodoPayment(tx: Tx, dodoPaymentId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId}, 7))`;
-}
-
 export interface LoadedPaymentState {
   state: PaymentLedgerState;
   payment: RecordedPayment | null;
@@ -98,12 +96,13 @@ interface PaymentStateRow {
 }
 
 /**
- * The folded state as the rows hold it (call under `lockDodoPayment`). One statement for the payment and
+ * The folded state as the rows hold it (call under the payment's advisory lock, which the webhook's
+ * first statement takes: see webhook-events.server.ts). One statement for the payment and
  * its refunds and disputes: this runs for every delivery, so round trips matter. Money travels as text
  * inside the JSON so no amount passes through a double.
  */
 export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<LoadedPaymentState> {
-  const [row] = await tx.$queryRaw<PaymentStateRow[]>`
+  const [row] = await tx.query<PaymentStateRow>(sql`
     SELECT
       (SELECT row_to_json(p) FROM (
          SELECT id, organization_id, checkout_session_id, status::text AS status,
@@ -119,7 +118,7 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
       (SELECT coalesce(json_agg(d), '[]'::json) FROM (
          SELECT dodo_dispute_id, status::text AS status, stage, amount_minor::text AS amount_minor, currency,
                 floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
-         FROM disputes WHERE dodo_payment_id = ${dodoPaymentId}) d) AS disputes`;
+         FROM disputes WHERE dodo_payment_id = ${dodoPaymentId}) d) AS disputes`);
   const paymentRow = row?.payment ?? null;
   const refundRows = row?.refunds ?? [];
   const disputeRows = row?.disputes ?? [];
@@ -207,7 +206,8 @@ export async function writePaymentState(
   audit: AuditRowInput[] = [],
   /**
    * The payment just became succeeded: the same statement records its payout-run compile request (the
-   * outbox, payout_run_requests; unique per payment) for the worker (payout-run-worker.server.ts).
+   * outbox, payout_run_requests; unique per payment) for the worker (payout-run-worker.server.ts), and
+   * notifies the worker's channel (delivered at commit, to a worker in any process).
    */
   options: { requestPayoutRun?: boolean } = {},
 ): Promise<RecordedPayment | null> {
@@ -233,12 +233,12 @@ export async function writePaymentState(
       // One statement writes the payment row and the audit rows that go with it (entity id = the payment).
       const auditJson = JSON.stringify(audit.splice(0).map((a) => ({ ...a, data: a.data })), (_k, v) => (typeof v === "bigint" ? v.toString() : v));
       const rows = payment
-        ? await tx.$queryRaw<{ id: string; organization_id: string; checkout_session_id: string | null }[]>`
+        ? await tx.query<{ id: string; organization_id: string; checkout_session_id: string | null }>(sql`
             WITH p AS (
-              UPDATE payments SET status = ${fields.status}::payment_status, total_amount_minor = ${fields.totalAmountMinor},
-                     currency = ${fields.currency}, settlement_amount_minor = ${fields.settlementAmountMinor},
-                     settlement_currency = ${fields.settlementCurrency}, refunded_amount_minor = ${fields.refundedAmountMinor},
-                     last_event_at = ${fields.lastEventAt}, updated_at = now()
+              UPDATE payments SET status = ${fields.status}::payment_status, total_amount_minor = ${fields.totalAmountMinor}::bigint,
+                     currency = ${fields.currency}, settlement_amount_minor = ${fields.settlementAmountMinor}::bigint,
+                     settlement_currency = ${fields.settlementCurrency}, refunded_amount_minor = ${fields.refundedAmountMinor}::bigint,
+                     last_event_at = ${fields.lastEventAt}::timestamptz, updated_at = now()
               WHERE id = ${payment.id}::uuid
               RETURNING id, organization_id, checkout_session_id),
             a AS (
@@ -247,18 +247,20 @@ export async function writePaymentState(
               FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
             r AS (
               INSERT INTO payout_run_requests (organization_id, payment_id)
-              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}
-              ON CONFLICT (payment_id) DO NOTHING)
-            SELECT id, organization_id, checkout_session_id FROM p`
-        : await tx.$queryRaw<{ id: string; organization_id: string; checkout_session_id: string | null }[]>`
+              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}::boolean
+              ON CONFLICT (payment_id) DO NOTHING
+              RETURNING payment_id),
+            n AS (SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '') FROM r)
+            SELECT id, organization_id, checkout_session_id, (SELECT count(*)::int FROM n) AS notified FROM p`)
+        : await tx.query<{ id: string; organization_id: string; checkout_session_id: string | null }>(sql`
             WITH p AS (
               INSERT INTO payments (organization_id, dodo_payment_id, checkout_session_id, status, total_amount_minor, currency,
                                     settlement_amount_minor, settlement_currency, refunded_amount_minor, customer_email,
                                     metadata, last_event_at, updated_at)
               VALUES (${context.organizationId}::uuid, ${context.dodoPaymentId}, ${context.checkoutSessionId}::uuid,
-                      ${fields.status}::payment_status, ${fields.totalAmountMinor}, ${fields.currency},
-                      ${fields.settlementAmountMinor}, ${fields.settlementCurrency}, ${fields.refundedAmountMinor},
-                      ${context.customerEmail}, ${JSON.stringify(context.metadata)}::jsonb, ${fields.lastEventAt}, now())
+                      ${fields.status}::payment_status, ${fields.totalAmountMinor}::bigint, ${fields.currency},
+                      ${fields.settlementAmountMinor}::bigint, ${fields.settlementCurrency}, ${fields.refundedAmountMinor}::bigint,
+                      ${context.customerEmail}, ${JSON.stringify(context.metadata)}::jsonb, ${fields.lastEventAt}::timestamptz, now())
               RETURNING id, organization_id, checkout_session_id),
             a AS (
               INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
@@ -266,9 +268,11 @@ export async function writePaymentState(
               FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
             r AS (
               INSERT INTO payout_run_requests (organization_id, payment_id)
-              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}
-              ON CONFLICT (payment_id) DO NOTHING)
-            SELECT id, organization_id, checkout_session_id FROM p`;
+              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}::boolean
+              ON CONFLICT (payment_id) DO NOTHING
+              RETURNING payment_id),
+            n AS (SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '') FROM r)
+            SELECT id, organization_id, checkout_session_id, (SELECT count(*)::int FROM n) AS notified FROM p`);
       const written = rows[0]!;
       const wasNew = !payment;
       payment = {
@@ -286,46 +290,40 @@ export async function writePaymentState(
       // Refunds and disputes that arrived before their payment get linked now (only if there are any:
       // the common first event of a payment skips both statements).
       if (wasNew && Object.keys(loaded.state.refunds).length > 0) {
-        await tx.refund.updateMany({ where: { dodoPaymentId: context.dodoPaymentId, paymentId: null }, data: { paymentId: written.id } });
+        await tx.query(sql`UPDATE refunds SET payment_id = ${written.id}::uuid, updated_at = now()
+                           WHERE dodo_payment_id = ${context.dodoPaymentId} AND payment_id IS NULL`);
       }
       if (wasNew && Object.keys(loaded.state.disputes).length > 0) {
-        await tx.dispute.updateMany({ where: { dodoPaymentId: context.dodoPaymentId, paymentId: null }, data: { paymentId: written.id } });
+        await tx.query(sql`UPDATE disputes SET payment_id = ${written.id}::uuid, updated_at = now()
+                           WHERE dodo_payment_id = ${context.dodoPaymentId} AND payment_id IS NULL`);
       }
     }
   }
 
   const organizationId = payment?.organizationId ?? context.organizationId;
+  const paymentId = payment?.id ?? null;
   for (const [refundId, refund] of Object.entries(next.refunds)) {
     if (loaded.state.refunds[refundId] === refund) continue;
-    const fields = {
-      status: REFUND_STATUS_TO_ROW[refund.status],
-      // Dodo may not report the amount or currency (yet): recorded as unknown, never as 0.
-      amountMinor: refund.amount,
-      currency: refund.currency,
-      lastEventAt: new Date(refund.observedAtMs),
-      paymentId: payment?.id ?? null,
-    };
-    await tx.refund.upsert({
-      where: { dodoRefundId: refundId },
-      create: { ...fields, organizationId, dodoRefundId: refundId, dodoPaymentId: context.dodoPaymentId },
-      update: fields,
-    });
+    // Dodo may not report the amount or currency (yet): recorded as unknown, never as 0.
+    await tx.query(sql`
+      INSERT INTO refunds (organization_id, dodo_refund_id, dodo_payment_id, payment_id, status, amount_minor, currency, last_event_at)
+      VALUES (${organizationId}::uuid, ${refundId}, ${context.dodoPaymentId}, ${paymentId}::uuid,
+              ${REFUND_STATUS_TO_ROW[refund.status]}::refund_status, ${refund.amount}::bigint, ${refund.currency},
+              ${new Date(refund.observedAtMs)}::timestamptz)
+      ON CONFLICT (dodo_refund_id) DO UPDATE SET
+        status = EXCLUDED.status, amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency,
+        last_event_at = EXCLUDED.last_event_at, payment_id = EXCLUDED.payment_id, updated_at = now()`);
   }
   for (const [disputeId, dispute] of Object.entries(next.disputes)) {
     if (loaded.state.disputes[disputeId] === dispute) continue;
-    const fields = {
-      status: DISPUTE_STATUS_TO_ROW[dispute.status],
-      stage: dispute.stage,
-      amountMinor: dispute.amount,
-      currency: dispute.currency,
-      lastEventAt: new Date(dispute.observedAtMs),
-      paymentId: payment?.id ?? null,
-    };
-    await tx.dispute.upsert({
-      where: { dodoDisputeId: disputeId },
-      create: { ...fields, organizationId, dodoDisputeId: disputeId, dodoPaymentId: context.dodoPaymentId },
-      update: fields,
-    });
+    await tx.query(sql`
+      INSERT INTO disputes (organization_id, dodo_dispute_id, dodo_payment_id, payment_id, status, stage, amount_minor, currency, last_event_at)
+      VALUES (${organizationId}::uuid, ${disputeId}, ${context.dodoPaymentId}, ${paymentId}::uuid,
+              ${DISPUTE_STATUS_TO_ROW[dispute.status]}::dispute_status, ${dispute.stage}, ${dispute.amount}::bigint,
+              ${dispute.currency}, ${new Date(dispute.observedAtMs)}::timestamptz)
+      ON CONFLICT (dodo_dispute_id) DO UPDATE SET
+        status = EXCLUDED.status, stage = EXCLUDED.stage, amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency,
+        last_event_at = EXCLUDED.last_event_at, payment_id = EXCLUDED.payment_id, updated_at = now()`);
   }
   return payment;
 }

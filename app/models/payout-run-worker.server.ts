@@ -30,6 +30,12 @@ export interface DrainResult {
   failed: number;
 }
 
+/**
+ * The webhook's payment statement notifies this channel when it writes a request (PostgreSQL delivers it
+ * at commit): a worker in another process wakes at once instead of at its next poll.
+ */
+export const PAYOUT_RUN_REQUESTS_CHANNEL = "stableflow_payout_run_requests";
+
 const LAST_ERROR_MAX = 2000;
 const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
 
@@ -174,16 +180,31 @@ export function wakePayoutRunWorkers(): void {
   for (const worker of running) worker.wake();
 }
 
+export interface PayoutRunWorkerOptions {
+  /** Poll interval (default 500 ms): finds requests left by a crash, or whose retry backoff ran out. */
+  intervalMs?: number;
+  /** Requests per drain before the worker looks at its wake-ups again (default 50). */
+  batch?: number;
+  /**
+   * Subscribe to request notifications (Database.listen on PAYOUT_RUN_REQUESTS_CHANNEL): how a worker in
+   * its own process hears of the webhook's commits. Without it only this process's webhooks wake it.
+   */
+  listen?: (onNotify: () => void, onLost: (error: Error) => void) => Promise<() => Promise<void>>;
+}
+
 /**
- * Polls for due requests every `intervalMs` (default 500 ms) and whenever woken. Requests left by a
- * crash, by another process, or by a failed attempt whose backoff ran out are found by the poll.
+ * Polls for due requests every `intervalMs` and whenever woken (by this process's webhooks, or by a
+ * notification when `listen` is given). Requests left by a crash, by another process, or by a failed
+ * attempt whose backoff ran out are found by the poll.
  */
-export function startPayoutRunWorker(prisma: PrismaClient, options: { intervalMs?: number; batch?: number } = {}): PayoutRunWorker {
+export function startPayoutRunWorker(prisma: PrismaClient, options: PayoutRunWorkerOptions = {}): PayoutRunWorker {
   const intervalMs = options.intervalMs ?? 500;
   const batch = options.batch ?? 50;
   let stopped = false;
   let woken = false;
   let sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+  let listening = false;
 
   const wake = () => {
     woken = true;
@@ -200,11 +221,30 @@ export function startPayoutRunWorker(prisma: PrismaClient, options: { intervalMs
     }).finally(() => {
       sleeper = undefined;
     });
+  /** (Re)subscribes when `listen` is given and the subscription is not up; polling covers the gap, loudly. */
+  const ensureListening = async () => {
+    if (!options.listen || listening || stopped) return;
+    try {
+      unlisten = await options.listen(wake, (error) => {
+        listening = false;
+        unlisten = undefined;
+        log.warn("payout run worker: lost its notification connection; polling until it listens again", { error: error.message });
+      });
+      listening = true;
+      // Requests committed before the subscription was up are found by the drain that follows.
+      wake();
+    } catch (error) {
+      log.warn("payout run worker: cannot listen for notifications; polling every interval", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
 
   const handle = { wake };
   running.add(handle);
   const loop = (async () => {
     while (!stopped) {
+      await ensureListening();
       woken = false;
       let result: DrainResult | undefined;
       try {
@@ -216,6 +256,7 @@ export function startPayoutRunWorker(prisma: PrismaClient, options: { intervalMs
       const busy = result !== undefined && result.compiled + result.held + result.failed >= batch;
       if (!busy && !woken) await sleep();
     }
+    await unlisten?.();
   })();
 
   return {

@@ -1,6 +1,6 @@
 // Records one verified Dodo delivery and applies it to the ledger, all in ONE transaction:
 // webhook event row (webhook-id unique = idempotency key) -> payment state -> audit rows -> payout-run request.
-import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+import type { PrismaClient } from "~/generated/prisma/client";
 import {
   dodoPaymentIdOf,
   paymentObservationOf,
@@ -13,12 +13,19 @@ import {
   diffPaymentStates,
   type PaymentStateChange,
 } from "~/ledger/payment-state";
+import type { Database } from "~/utils/db.server";
 import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
+import { sql, type SqlTransaction } from "~/utils/sql.server";
 import { loadPaymentState, writePaymentState, type AuditRowInput, type RecordedPayment } from "./payments.server";
 import { ensureDefaultOrganization } from "./organizations.server";
 import { wakePayoutRunWorkers } from "./payout-run-worker.server";
 
-type Tx = Prisma.TransactionClient;
+/**
+ * The delivery's transaction runs on the driver (Database.transaction): five round trips for a first
+ * payment.succeeded (BEGIN, three statements, COMMIT) without Prisma's per-statement cost, which was most
+ * of a delivery's CPU (docs/ingest-bench.md). Everything else in the app keeps Prisma.
+ */
+type Tx = SqlTransaction;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,10 +52,10 @@ export type WebhookRecordOutcome =
     }
   | { kind: "duplicate" };
 
-/** Interactive transactions wait for a pooled connection under load; Prisma's 2 s/5 s defaults are too short. */
-const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
+/** What recording needs of the database: the driver transaction, and Prisma for the cold paths. */
+export type WebhookDatabase = Pick<Database, "prisma" | "transaction">;
 
-// Organizations are never deleted, so the default one's id can be remembered per database client.
+// Organizations are never deleted, so the default one's id can be remembered per database.
 const defaultOrganizationIds = new WeakMap<object, string>();
 
 /**
@@ -75,23 +82,23 @@ async function resolveOwnership(
   const metadata = event.kind === "payment" || event.kind === "refund" ? event.data.metadata : undefined;
   const link = stableflowLinkFromMetadata(metadata);
   if (link.checkoutId && UUID_PATTERN.test(link.checkoutId)) {
-    const checkout = await tx.checkoutSession.findUnique({
-      where: { id: link.checkoutId },
-      select: { id: true, organizationId: true },
-    });
-    if (checkout && (!link.organization || link.organization === checkout.organizationId)) {
-      return { organizationId: checkout.organizationId, checkoutSessionId: checkout.id };
+    const [checkout] = await tx.query<{ id: string; organization_id: string }>(
+      sql`SELECT id, organization_id FROM checkout_sessions WHERE id = ${link.checkoutId}::uuid`,
+    );
+    if (checkout && (!link.organization || link.organization === checkout.organization_id)) {
+      return { organizationId: checkout.organization_id, checkoutSessionId: checkout.id };
     }
   }
   if (link.organization && UUID_PATTERN.test(link.organization)) {
-    const organization = await tx.organization.findUnique({ where: { id: link.organization }, select: { id: true } });
+    const [organization] = await tx.query<{ id: string }>(sql`SELECT id FROM organizations WHERE id = ${link.organization}::uuid`);
     if (organization) return { organizationId: organization.id, checkoutSessionId: null };
   }
   return { organizationId: defaultOrganization, checkoutSessionId: null };
 }
 
-function jsonSafe(value: unknown): Prisma.InputJsonValue {
-  return JSON.parse(JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v))) as Prisma.InputJsonValue;
+/** JSON has no bigint: amounts in audit data are decimal strings. */
+function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 function auditAction(change: PaymentStateChange): { action: string; entityType: string; entityId: string } {
@@ -118,17 +125,17 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
   const dodoPaymentId = observation ? dodoPaymentIdOf(event) : null;
   // Written with its final status: if applying it fails, the whole transaction (this row included) rolls
   // back. The same statement takes the payment's lock, once the row (the duplicate guard) is in.
-  const inserted = await tx.$queryRaw<{ id: string }[]>`
+  const inserted = await tx.query<{ id: string }>(sql`
     WITH event AS (
       INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
       VALUES (${delivery.webhookId}, ${ownership.organizationId}::uuid, ${event.type.slice(0, 128)},
-              ${new Date(delivery.timestampSeconds * 1000)}, ${delivery.rawBody}, ${JSON.stringify(keptHeaders)}::jsonb,
+              ${new Date(delivery.timestampSeconds * 1000)}::timestamptz, ${delivery.rawBody}, ${JSON.stringify(keptHeaders)}::jsonb,
               ${observation && dodoPaymentId ? "PROCESSED" : "IGNORED"}::webhook_event_status, now())
       RETURNING id)
     SELECT event.id,
-           (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId ?? ""}, 7))
-                                  WHERE ${dodoPaymentId !== null}) AS lock) AS locked
-    FROM event`;
+           (SELECT count(*)::int FROM (SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId ?? ""}::text, 7))
+                                       WHERE ${dodoPaymentId !== null}::boolean) AS lock) AS locked
+    FROM event`);
   const webhookEvent = inserted[0]!;
 
   let payment: RecordedPayment | null = null;
@@ -146,7 +153,7 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
         action,
         entity_type: entityType,
         entity_id: entityId || null,
-        data: jsonSafe({ dodoPaymentId, eventType: event.type, webhookEventId: webhookEvent.id, change }),
+        data: { dodoPaymentId, eventType: event.type, webhookEventId: webhookEvent.id, change },
       };
     });
     const paymentData = event.kind === "payment" ? event.data : null;
@@ -172,24 +179,16 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
     // Rows not written with the payment (refund/dispute changes, or no payment row yet).
     if (audit.length > 0) {
       const organizationId = payment?.organizationId ?? ownership.organizationId;
-      await tx.auditLog.createMany({
-        data: audit.map((row) => ({
-          organizationId,
-          actorType: "WEBHOOK" as const,
-          actorId: row.actor_id,
-          action: row.action,
-          entityType: row.entity_type,
-          entityId: row.entity_id ?? payment?.id ?? dodoPaymentId,
-          data: row.data as Prisma.InputJsonValue,
-        })),
-      });
+      const rows = audit.map((row) => ({ ...row, entity_id: row.entity_id ?? payment?.id ?? dodoPaymentId }));
+      await tx.query(sql`
+        INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
+        SELECT ${organizationId}::uuid, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, x.entity_id, x.data
+        FROM jsonb_to_recordset(${jsonText(rows)}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)`);
     }
     if (payment && requestPayoutRun) {
       if (payment.checkoutSessionId) {
-        await tx.checkoutSession.updateMany({
-          where: { id: payment.checkoutSessionId, status: { not: "COMPLETED" } },
-          data: { status: "COMPLETED" },
-        });
+        await tx.query(sql`UPDATE checkout_sessions SET status = 'COMPLETED', updated_at = now()
+                           WHERE id = ${payment.checkoutSessionId}::uuid AND status <> 'COMPLETED'`);
       }
       payoutRunRequested = true;
     }
@@ -203,10 +202,10 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
  * returns `duplicate` and changes nothing: the unique index decides, not a read before the write.
  * Any other failure propagates (the route answers 5xx so Dodo retries).
  */
-export async function recordDodoWebhook(prisma: PrismaClient, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
-  const defaultOrganization = await defaultOrganizationId(prisma);
+export async function recordDodoWebhook(db: WebhookDatabase, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
+  const defaultOrganization = await defaultOrganizationId(db.prisma);
   try {
-    const outcome = await prisma.$transaction((tx) => applyDelivery(tx, delivery, defaultOrganization), TRANSACTION_OPTIONS);
+    const outcome = await db.transaction((tx) => applyDelivery(tx, delivery, defaultOrganization));
     // Committed: a run is compiled a moment after this 200, not inside it.
     if (outcome.payoutRunRequested) wakePayoutRunWorkers();
     return outcome;
@@ -214,7 +213,7 @@ export async function recordDodoWebhook(prisma: PrismaClient, delivery: Verified
     if (isUniqueViolation(error)) {
       // Only the webhook-id index means "already recorded" (the drivers do not always name the index,
       // so ask the table); any other unique violation is a real fault and must reach Dodo as a 5xx.
-      const recorded = await prisma.webhookEvent.findUnique({ where: { webhookId: delivery.webhookId }, select: { id: true } });
+      const recorded = await db.prisma.webhookEvent.findUnique({ where: { webhookId: delivery.webhookId }, select: { id: true } });
       if (recorded) return { kind: "duplicate" };
     }
     throw toDatabaseError(error);

@@ -2,11 +2,11 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
 import { getWebhookVerifier } from "~/integrations/dodo.server";
 import { handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
-import { getPrisma } from "~/utils/db.server";
+import { getDatabase } from "~/utils/db.server";
 import { getEnv } from "~/utils/env.server";
 
 export async function action({ request }: ActionFunctionArgs) {
-  return handleDodoWebhook(request, async () => ({ prisma: await getPrisma(), verifier: await getWebhookVerifier(getEnv()) }));
+  return handleDodoWebhook(request, async () => ({ db: await getDatabase(), verifier: await getWebhookVerifier(getEnv()) }));
 }
 
 export async function loader() {

@@ -9,6 +9,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "~/generated/prisma/client";
 import { loadMigrations, migrate, type MigrateResult, type SqlSession } from "./migrations.server";
 import { redactDatabaseUrl } from "./env.server";
+import type { SqlStatement, SqlTransaction } from "./sql.server";
 
 export type DatabaseMode = "embedded" | "postgres";
 
@@ -19,6 +20,18 @@ export interface Database {
   location: string;
   /** A dedicated connection for scripts (migrations); released by the callback's end. */
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * A transaction of hand-written statements on the driver (see sql.server.ts): committed when `fn`
+   * resolves, rolled back when it throws (the error is rethrown as it was). For hot paths only; the
+   * rest of the app uses `prisma`.
+   */
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  /**
+   * LISTEN on `channel` (a lower-case identifier): `onNotify` runs for each notification committed by
+   * anyone. PostgreSQL holds one pooled connection for it; `onLost` runs if that connection fails (the
+   * caller listens again). Resolves to a function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void, onLost?: (error: Error) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -28,6 +41,12 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   /** pg pool size in postgres mode. */
   poolSize?: number;
+}
+
+const CHANNEL_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function checkChannel(channel: string): void {
+  if (!CHANNEL_PATTERN.test(channel)) throw new Error(`not a channel name: ${JSON.stringify(channel)}`);
 }
 
 function pgliteSession(pglite: PGlite): SqlSession {
@@ -62,8 +81,71 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return {
       mode: "postgres",
+      async transaction(fn) {
+        const client = await pool.connect();
+        let connectionBroken: Error | undefined;
+        try {
+          await client.query("BEGIN");
+          const tx: SqlTransaction = {
+            async query<Row>(statement: SqlStatement) {
+              // Named: parsed and planned once per connection, then only bound and executed.
+              const result = await client.query({ name: statement.name, text: statement.text, values: statement.values });
+              return result.rows as Row[];
+            },
+          };
+          const value = await fn(tx);
+          await client.query("COMMIT");
+          return value;
+        } catch (error) {
+          try {
+            await client.query("ROLLBACK");
+          } catch (rollbackError) {
+            // The connection is unusable (the server went away): drop it rather than pool it.
+            connectionBroken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          }
+          throw error;
+        } finally {
+          client.release(connectionBroken);
+        }
+      },
       prisma,
       location: redactDatabaseUrl(options.databaseUrl),
+      async listen(channel, onNotify, onLost) {
+        checkChannel(channel);
+        const client = await pool.connect();
+        let released = false;
+        const release = (error?: Error) => {
+          if (released) return;
+          released = true;
+          client.removeListener("notification", onNotification);
+          client.removeListener("error", onError);
+          client.release(error);
+        };
+        const onNotification = (message: pg.Notification) => {
+          if (message.channel === channel) onNotify();
+        };
+        const onError = (error: Error) => {
+          release(error);
+          onLost?.(error);
+        };
+        client.on("notification", onNotification);
+        client.on("error", onError);
+        try {
+          await client.query(`LISTEN ${channel}`);
+        } catch (error) {
+          release(error instanceof Error ? error : new Error(String(error)));
+          throw error;
+        }
+        return async () => {
+          if (released) return;
+          try {
+            await client.query(`UNLISTEN ${channel}`);
+            release();
+          } catch (error) {
+            release(error instanceof Error ? error : new Error(String(error)));
+          }
+        };
+      },
       async withSession(fn) {
         const client = await pool.connect();
         try {
@@ -94,8 +176,22 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     mode: "embedded",
+    // PGlite runs one transaction at a time: other queries (Prisma's included) wait for it to end.
+    async transaction(fn) {
+      return pglite.transaction((pgliteTx) =>
+        fn({
+          async query<Row>(statement: SqlStatement) {
+            return (await pgliteTx.query<Row>(statement.text, statement.values)).rows;
+          },
+        }),
+      );
+    },
     prisma,
     location,
+    async listen(channel, onNotify) {
+      checkChannel(channel);
+      return pglite.listen(channel, () => onNotify());
+    },
     async withSession(fn) {
       return fn(pgliteSession(pglite));
     },

@@ -7,9 +7,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { Keypair } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateWebhookSecret } from "~/integrations/webhook-verification.server";
+import { ensureDefaultOrganization } from "~/models/organizations.server";
+import { activatePolicyVersion, createPolicyVersion } from "~/models/policies.server";
+import { createRecipient } from "~/models/recipients.server";
 import { openDatabase } from "~/utils/db.server";
 import { loadMigrations } from "~/utils/migrations.server";
+import { paymentEvent, signedDelivery } from "../mocks/dodo";
 import { postgresTarget, realPostgresUrl, type TestDatabase } from "../setup/databases";
 
 async function freePort(): Promise<number> {
@@ -141,6 +148,78 @@ describe("npm start server", () => {
     expect(output).toContain("DATABASE_URL");
     expect(output).not.toContain("TopSecretPw");
   });
+
+  it.runIf(realPostgresUrl())(
+    "on PostgreSQL the payout-run worker is a process of its own: it compiles the webhook's run, is restarted when it dies, and stops with the server",
+    async () => {
+      const db: TestDatabase = await postgresTarget.create();
+      const secret = generateWebhookSecret();
+      const server = await startServer({ DATABASE_URL: db.url!, STABLEFLOW_DATA_DIR: dataDir, DODO_PAYMENTS_WEBHOOK_KEY: secret });
+      const workerPid = () => {
+        const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(server.child.pid)], { encoding: "utf8" });
+        const line = out.split("\n").find((l) => l.includes("payout-worker.mjs"));
+        return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
+      };
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const deliverAndAwaitRun = async (paymentId: string) => {
+        const delivery = signedDelivery(secret, paymentEvent({ paymentId, status: "succeeded", totalAmount: 10_000n }));
+        const response = await fetch(`${server.url}/api/webhooks/dodo`, { method: "POST", headers: delivery.headers, body: delivery.body });
+        expect(response.status).toBe(200);
+        for (let i = 0; i < 200; i++) {
+          const run = await db.prisma.payoutRun.findFirst({ where: { payment: { dodoPaymentId: paymentId } } });
+          if (run) return run;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        throw new Error(`no run compiled for ${paymentId} within 10 s:\n${server.output()}`);
+      };
+      try {
+        // Given: the endpoint's organization pays one recipient 50 %
+        const { id: organizationId } = await ensureDefaultOrganization(db.prisma);
+        const recipient = await createRecipient(db.prisma, {
+          organizationId,
+          name: "Worker test",
+          walletAddress: Keypair.fromSeed(new Uint8Array(32).fill(9)).publicKey.toBase58(),
+          mint: "So11111111111111111111111111111111111111112",
+        });
+        const version = await createPolicyVersion(db.prisma, {
+          organizationId,
+          policyName: "Half",
+          rules: [{ recipientId: recipient.id, kind: "PERCENTAGE", basisPoints: 5_000 }],
+        });
+        await activatePolicyVersion(db.prisma, { organizationId, versionId: version.id });
+        expect(server.output()).toContain('"payoutWorker":"process"');
+        const first = workerPid();
+        expect(first).toBeGreaterThan(0);
+
+        // When: a payment succeeds; then the worker is killed and another payment succeeds
+        const run = await deliverAndAwaitRun("pay_worker_process_1");
+        expect(run.status).toBe("READY");
+        // $100.00 (10,000 cents) is 100,000,000 base units of the 6-decimal token; the recipient gets half.
+        expect(run.totalTransfers).toBe(50_000_000n);
+        process.kill(first!, "SIGKILL");
+        await expect.poll(() => server.output(), { timeout: 5_000 }).toContain("the payout-run worker exited (SIGKILL); restarting it");
+        const second = await deliverAndAwaitRun("pay_worker_process_2");
+        expect(second.status).toBe("READY");
+        const restarted = workerPid();
+        expect(restarted).toBeGreaterThan(0);
+        expect(restarted).not.toBe(first);
+
+        // Then: stopping the server stops its worker too
+        expect(await stopServer(server)).toBe(0);
+        expect(alive(restarted!)).toBe(false);
+      } finally {
+        if (server.child.exitCode === null) await stopServer(server);
+        await db.destroy();
+      }
+    },
+  );
 
   it.runIf(realPostgresUrl())("boots on a real PostgreSQL server given DATABASE_URL", async () => {
     const db: TestDatabase = await postgresTarget.create();

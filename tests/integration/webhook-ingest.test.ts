@@ -33,7 +33,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
   let db: TestDatabase;
   const secret = generateWebhookSecret();
   const verifier = new DodoWebhookVerifier(secret);
-  const deliver = (request: Request) => handleDodoWebhook(request, { prisma: db.prisma, verifier });
+  const deliver = (request: Request) => handleDodoWebhook(request, { db, verifier });
   const send = (event: Record<string, unknown>, options?: { webhookId?: string; timestampSeconds?: number }) => {
     const d = signedDelivery(secret, event, options);
     return deliver(post(d.body, d.headers));
@@ -393,7 +393,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
 
     /** The ledger state with the payment-specific ids taken out, so two payments can be compared. */
     async function ledgerOf(paymentId: string) {
-      const { state } = await db.prisma.$transaction((tx) => loadPaymentState(tx, paymentId));
+      const { state } = await db.transaction((tx) => loadPaymentState(tx, paymentId));
       const strip = (id: string) => id.slice(paymentId.length);
       const payment = await db.prisma.payment.findUnique({ where: { dodoPaymentId: paymentId }, select: { refundedAmountMinor: true, status: true } });
       return {

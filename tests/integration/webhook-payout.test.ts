@@ -4,7 +4,7 @@
 import { Keypair } from "@solana/web3.js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { drainPayoutRunRequests, startPayoutRunWorker } from "~/models/payout-run-worker.server";
+import { drainPayoutRunRequests, PAYOUT_RUN_REQUESTS_CHANNEL, startPayoutRunWorker } from "~/models/payout-run-worker.server";
 import { handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
 import { DodoWebhookVerifier, generateWebhookSecret } from "~/integrations/webhook-verification.server";
 import { activatePolicyVersion, createPolicyVersion } from "~/models/policies.server";
@@ -22,7 +22,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
 
   function deliver(d: { headers: Record<string, string>; body: string }) {
     return handleDodoWebhook(new Request("http://127.0.0.1/api/webhooks/dodo", { method: "POST", headers: d.headers, body: d.body }), {
-      prisma: db.prisma,
+      db,
       verifier,
     });
   }
@@ -216,7 +216,8 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     expect(await db.prisma.auditLog.count({ where: { action: "payout_run.compiled", entityId: { in: runIds } } })).toBe(30);
   });
 
-  // The pg driver is what Prisma's adapter talks through on PostgreSQL, so its query() sees every statement.
+  // The webhook runs its transaction on the pg driver (and the rest of the app reaches PostgreSQL through
+  // it too, under Prisma), so the driver's query() sees every statement.
   it.runIf(target.name === "postgres")("a first-time payment.succeeded delivery is five statements and compiles nothing inside", async () => {
     // A payment without our metadata belongs to the default organization, whose id the process caches
     // after its first delivery (that one also looks the organization up, outside the transaction).
@@ -260,6 +261,24 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
       expect(run?.status).toBe("READY");
     } finally {
       await worker.stop();
+    }
+  });
+
+  it("a committed compile request notifies the worker channel (how a worker in another process hears of it); a duplicate does not", async () => {
+    // Given: a listener on the channel, as the worker process holds one
+    let notified = 0;
+    const unlisten = await db.listen(PAYOUT_RUN_REQUESTS_CHANNEL, () => notified++);
+    try {
+      const delivery = signedDelivery(secret, succeeded(newDodoId("pay"), 4_300n));
+      // When: a succeeded payment is delivered, then the same delivery again
+      expect((await deliver(delivery)).status).toBe(200);
+      await expect.poll(() => notified, { timeout: 5_000 }).toBe(1);
+      expect((await deliver(delivery)).status).toBe(200);
+      // Then: one notification (the redelivery wrote nothing, so it notified nothing)
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(notified).toBe(1);
+    } finally {
+      await unlisten();
     }
   });
 });
