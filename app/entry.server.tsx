@@ -1,5 +1,7 @@
 // Server entry: streams the React document, and exposes `boot` / `shutdown` so the process that
-// serves the build (scripts/serve.mjs) starts the database before taking requests.
+// serves the build (scripts/serve.mjs) starts the database before taking requests, the payout-run
+// worker's process entry, and the webhook's Node handler (scripts/app.mjs mounts it ahead of Remix).
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
 import type { EntryContext } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
@@ -7,8 +9,15 @@ import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { log } from "~/utils/log.server";
+import { handleDodoWebhookNode } from "~/integrations/dodo-webhook-handler.server";
+import { appWebhookDeps } from "~/integrations/webhook-deps.server";
 
 export { boot, shutdown, startPayoutRunWorkerProcess } from "~/utils/boot.server";
+
+/** POST /api/webhooks/dodo on Node's request and response, for the server to mount ahead of Remix. */
+export function serveDodoWebhook(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  return handleDodoWebhookNode(request, response, appWebhookDeps);
+}
 
 const ABORT_DELAY_MS = 5_000;
 

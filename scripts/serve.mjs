@@ -1,11 +1,11 @@
 // Serves the built app: boots the database (migrating it), then answers HTTP until SIGINT/SIGTERM,
 // closing the database cleanly on the way out so nothing is lost across restarts.
 import { spawn } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { createRequestHandler } from "@remix-run/express";
-import express from "express";
+import { createApp } from "./app.mjs";
 
 const buildPath = path.resolve("build/server/index.js");
 let build;
@@ -34,15 +34,21 @@ const { env, database } = booted;
 
 // On PostgreSQL, payout runs are compiled by a worker process of its own (boot says so), restarted
 // with a growing delay if it dies: the requests it leaves are pending rows, picked up by the next one.
+const WORKER_NICENESS = 10;
 let stopping = false;
 let worker;
 let workerDelayMs = 1_000;
 function startWorker() {
   const startedAt = Date.now();
-  worker = spawn(process.execPath, ["scripts/payout-worker.mjs"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  try {
-    os.setPriority(worker.pid, 10);
-  } catch {}
+  // With the server's Node flags (memory limits, --cpu-prof ...).
+  // Its own session (detached), so that on Linux it is also its own scheduling autogroup: a niceness
+  // only ranks processes within one autogroup, and the worker should yield to the web process and to
+  // PostgreSQL alike. It still exits with the server (the IPC channel closing stops it).
+  worker = spawn(process.execPath, [...process.execArgv, "scripts/payout-worker.mjs"], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    detached: true,
+  });
+  lowerPriority(worker.pid);
   worker.once("exit", (code, signal) => {
     worker = undefined;
     if (stopping) return;
@@ -54,6 +60,21 @@ function startWorker() {
     workerDelayMs = Math.min(workerDelayMs * 2, 30_000);
   });
 }
+/**
+ * Background priority for the compile worker: webhooks have Dodo's deadline, compiles do not (the run
+ * waits for an operator's approval anyway). Best effort: where the system refuses, it runs at normal
+ * priority and says so.
+ */
+function lowerPriority(pid) {
+  try {
+    os.setPriority(pid, WORKER_NICENESS);
+    // With autogroup scheduling (Linux), the group's niceness is what ranks it against other sessions.
+    if (existsSync(`/proc/${pid}/autogroup`)) writeFileSync(`/proc/${pid}/autogroup`, String(WORKER_NICENESS));
+  } catch (error) {
+    console.error(`stableflow: the payout-run worker runs at normal priority (${error?.message ?? error})`);
+  }
+}
+
 async function stopWorker() {
   if (!worker || worker.exitCode !== null) return;
   const exited = new Promise((resolve) => worker.once("exit", resolve));
@@ -62,11 +83,7 @@ async function stopWorker() {
 }
 if (booted.payoutWorker === "process") startWorker();
 
-const app = express();
-app.disable("x-powered-by");
-app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
-app.use(express.static("build/client", { maxAge: "1h" }));
-app.all("*", createRequestHandler({ build, mode: "production" }));
+const app = createApp(build);
 
 const server = app.listen(env.PORT, env.HOST, () => {
   const host = env.HOST === "127.0.0.1" || env.HOST === "0.0.0.0" ? "localhost" : env.HOST;

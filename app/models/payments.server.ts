@@ -76,6 +76,8 @@ export function paymentStatusToRow(status: PaymentStatus): "PROCESSING" | "SUCCE
 export interface LoadedPaymentState {
   state: PaymentLedgerState;
   payment: RecordedPayment | null;
+  /** The state's version (payment_state_versions; 0 = no row): a write succeeds only if it is unchanged. */
+  version: number;
 }
 
 interface PaymentStateRow {
@@ -93,13 +95,14 @@ interface PaymentStateRow {
   } | null;
   refunds: { dodo_refund_id: string; status: string; amount_minor: string | null; currency: string | null; last_event_ms: string }[];
   disputes: { dodo_dispute_id: string; status: string; stage: string | null; amount_minor: string; currency: string; last_event_ms: string }[];
+  version: string;
 }
 
 /**
- * The folded state as the rows hold it (call under the payment's advisory lock, which the webhook's
- * first statement takes: see webhook-events.server.ts). One statement for the payment and
- * its refunds and disputes: this runs for every delivery, so round trips matter. Money travels as text
- * inside the JSON so no amount passes through a double.
+ * The folded state as the rows hold it, and its version (writeDelivery writes only if that version is
+ * still current). One statement for the payment and its refunds and disputes: this runs for every
+ * delivery, so round trips matter. Money travels as text inside the JSON so no amount passes through a
+ * double. `tx` is a transaction or the database itself (one autocommit statement: one snapshot).
  */
 export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<LoadedPaymentState> {
   const [row] = await tx.query<PaymentStateRow>(sql`
@@ -118,12 +121,14 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
       (SELECT coalesce(json_agg(d), '[]'::json) FROM (
          SELECT dodo_dispute_id, status::text AS status, stage, amount_minor::text AS amount_minor, currency,
                 floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
-         FROM disputes WHERE dodo_payment_id = ${dodoPaymentId}) d) AS disputes`);
+         FROM disputes WHERE dodo_payment_id = ${dodoPaymentId}) d) AS disputes,
+      coalesce((SELECT version FROM payment_state_versions WHERE dodo_payment_id = ${dodoPaymentId}), 0)::text AS version`);
   const paymentRow = row?.payment ?? null;
   const refundRows = row?.refunds ?? [];
   const disputeRows = row?.disputes ?? [];
+  const version = Number(row?.version ?? 0);
   if (!paymentRow && refundRows.length === 0 && disputeRows.length === 0) {
-    return { state: EMPTY_PAYMENT_STATE, payment: null };
+    return { state: EMPTY_PAYMENT_STATE, payment: null, version };
   }
   let recorded: RecordedPayment | null = null;
   let payment: PaymentSnapshot | null = null;
@@ -170,144 +175,179 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
       currency: d.currency,
     };
   }
-  return { state: { payment, refunds, disputes }, payment: recorded };
+  return { state: { payment, refunds, disputes }, payment: recorded, version };
 }
 
 export interface AuditRowInput {
   actor_id: string;
   action: string;
   entity_type: string;
-  /** Null: the payment's own id (known only once its row is written). */
+  /** Null: the payment's own id (or its Dodo id while no payment row exists). */
   entity_id: string | null;
-  data: unknown;
+  /** The statement adds `webhookEventId` (the event row is written by the same statement). */
+  data: Record<string, unknown>;
 }
 
-export interface PaymentWriteContext {
+/** What the webhook writes for one delivery of a payment's event, against the state it was folded from. */
+export interface DeliveryWrite {
+  webhookId: string;
+  webhookTimestamp: Date;
+  rawBody: string;
+  /** JSON of the kept headers. */
+  headersJson: string;
+  eventType: string;
+  /** The endpoint's or our metadata's organization: the event row's, and a new payment row's. */
   organizationId: string;
   dodoPaymentId: string;
   checkoutSessionId: string | null;
   customerEmail: string | null;
   metadata: Record<string, string | number | boolean>;
+  loaded: LoadedPaymentState;
+  next: PaymentLedgerState;
+  audit: AuditRowInput[];
+  /** The payment just became succeeded: write its payout-run compile request (the outbox) and notify. */
+  requestPayoutRun: boolean;
+}
+
+export interface DeliveryWritten {
+  webhookEventId: string;
+  /** The payment row after the write, or null while only refunds/disputes of an unseen payment are known. */
+  payment: RecordedPayment | null;
 }
 
 /**
- * Writes `next` (which must be `loaded.state ⊔ observation`) for the parts that differ. Returns the
- * payment row after the write, or null while only refunds/disputes of an unseen payment are known.
+ * True when the delivery changes more than its payment row (refunds or disputes, or linking earlier ones to
+ * a new payment row): those rows are written by writeRefundsAndDisputes, in a transaction with the rest.
  */
-export async function writePaymentState(
-  tx: Tx,
-  context: PaymentWriteContext,
-  loaded: LoadedPaymentState,
-  next: PaymentLedgerState,
-  /**
-   * Audit rows for this change. Written in the same statement as the payment row when that row changes
-   * (entityId null = the payment's id); whatever is left is returned for the caller to write.
-   */
-  audit: AuditRowInput[] = [],
-  /**
-   * The payment just became succeeded: the same statement records its payout-run compile request (the
-   * outbox, payout_run_requests; unique per payment) for the worker (payout-run-worker.server.ts), and
-   * notifies the worker's channel (delivered at commit, to a worker in any process).
-   */
-  options: { requestPayoutRun?: boolean } = {},
-): Promise<RecordedPayment | null> {
-  let payment = loaded.payment;
+export function needsRefundOrDisputeWrites(write: Pick<DeliveryWrite, "loaded" | "next">): boolean {
+  const { loaded, next } = write;
+  if (Object.entries(next.refunds).some(([id, refund]) => loaded.state.refunds[id] !== refund)) return true;
+  if (Object.entries(next.disputes).some(([id, dispute]) => loaded.state.disputes[id] !== dispute)) return true;
+  const linking = !loaded.payment && next.payment !== null;
+  return linking && (Object.keys(loaded.state.refunds).length > 0 || Object.keys(loaded.state.disputes).length > 0);
+}
+
+/**
+ * The delivery's write as ONE statement, committed with the caller's transaction or on its own: the state's
+ * version (only if it is still `loaded.version`), the webhook event row, the payment row (inserted, updated
+ * or left), every audit row, and for a payment that just succeeded its payout-run request (the outbox,
+ * unique per payment), a notification to the worker's channel (delivered at commit) and its checkout marked
+ * completed. Returns null, having written nothing, when the version moved (another delivery of this payment
+ * wrote first): the caller folds again from a fresh read. A redelivered webhook-id fails the statement with
+ * a unique violation on webhook_events.
+ */
+export async function writeDelivery(tx: Tx, write: DeliveryWrite): Promise<DeliveryWritten | null> {
+  const { loaded, next } = write;
+  const snapshot = next.payment;
   const summary = summarizePaymentState(next);
-  if (next.payment) {
-    const refunded = next.payment ? (summary.refundedByCurrency[next.payment.currency] ?? 0n) : 0n;
-    const snapshot = next.payment;
-    const fields = {
-      status: PAYMENT_STATUS_TO_ROW[snapshot.status],
+  const refunded = snapshot ? (summary.refundedByCurrency[snapshot.currency] ?? 0n) : 0n;
+  const existing = loaded.payment;
+  const unchanged = existing !== null && loaded.state.payment === snapshot && existing.refundedAmountMinor === refunded;
+  // A payment that just became succeeded always changes its row, so the request always has its row.
+  if (write.requestPayoutRun && (!snapshot || unchanged)) throw new Error("a payout run request needs the payment row's write");
+  const action = !snapshot ? "none" : !existing ? "insert" : unchanged ? "none" : "update";
+  const auditJson = JSON.stringify(write.audit, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  const rows = await tx.query<{ webhook_event_id: string; id: string | null; organization_id: string | null; checkout_session_id: string | null }>(sql`
+    WITH v AS (
+      INSERT INTO payment_state_versions AS s (dodo_payment_id, version) VALUES (${write.dodoPaymentId}, ${loaded.version + 1}::bigint)
+      ON CONFLICT (dodo_payment_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+      WHERE s.version = ${loaded.version}::bigint
+      RETURNING version),
+    e AS (
+      INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
+      SELECT ${write.webhookId}, ${write.organizationId}::uuid, ${write.eventType}, ${write.webhookTimestamp}::timestamptz,
+             ${write.rawBody}, ${write.headersJson}::jsonb, 'PROCESSED'::webhook_event_status, now()
+      FROM v
+      RETURNING id),
+    pi AS (
+      INSERT INTO payments (organization_id, dodo_payment_id, checkout_session_id, status, total_amount_minor, currency,
+                            settlement_amount_minor, settlement_currency, refunded_amount_minor, customer_email,
+                            metadata, last_event_at, updated_at)
+      SELECT ${write.organizationId}::uuid, ${write.dodoPaymentId}, ${write.checkoutSessionId}::uuid,
+             ${snapshot ? PAYMENT_STATUS_TO_ROW[snapshot.status] : null}::payment_status, ${snapshot?.totalAmount ?? null}::bigint,
+             ${snapshot?.currency ?? null}, ${snapshot?.settlementAmount ?? null}::bigint, ${snapshot?.settlementCurrency ?? null},
+             ${refunded}::bigint, ${write.customerEmail}, ${JSON.stringify(write.metadata)}::jsonb,
+             ${snapshot ? new Date(snapshot.observedAtMs) : null}::timestamptz, now()
+      FROM v WHERE ${action} = 'insert'
+      RETURNING id, organization_id, checkout_session_id),
+    pu AS (
+      UPDATE payments SET status = ${snapshot ? PAYMENT_STATUS_TO_ROW[snapshot.status] : null}::payment_status,
+             total_amount_minor = ${snapshot?.totalAmount ?? null}::bigint, currency = ${snapshot?.currency ?? null},
+             settlement_amount_minor = ${snapshot?.settlementAmount ?? null}::bigint,
+             settlement_currency = ${snapshot?.settlementCurrency ?? null}, refunded_amount_minor = ${refunded}::bigint,
+             last_event_at = ${snapshot ? new Date(snapshot.observedAtMs) : null}::timestamptz, updated_at = now()
+      FROM v WHERE payments.id = ${existing?.id ?? null}::uuid AND ${action} = 'update'
+      RETURNING payments.id, payments.organization_id, payments.checkout_session_id),
+    p AS (
+      SELECT id, organization_id, checkout_session_id FROM pi
+      UNION ALL SELECT id, organization_id, checkout_session_id FROM pu
+      UNION ALL SELECT id, organization_id, checkout_session_id FROM payments
+                WHERE id = ${existing?.id ?? null}::uuid AND ${action} = 'none'),
+    a AS (
+      INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
+      SELECT coalesce((SELECT organization_id FROM p), ${write.organizationId}::uuid), 'WEBHOOK'::audit_actor, x.actor_id,
+             x.action, x.entity_type, coalesce(x.entity_id, (SELECT id::text FROM p), ${write.dodoPaymentId}),
+             x.data || jsonb_build_object('webhookEventId', e.id)
+      FROM e, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
+    r AS (
+      INSERT INTO payout_run_requests (organization_id, payment_id)
+      SELECT organization_id, id FROM p WHERE ${write.requestPayoutRun}::boolean
+      ON CONFLICT (payment_id) DO NOTHING
+      RETURNING payment_id),
+    n AS (SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '') FROM r),
+    c AS (
+      UPDATE checkout_sessions SET status = 'COMPLETED', updated_at = now()
+      FROM p WHERE ${write.requestPayoutRun}::boolean AND checkout_sessions.id = p.checkout_session_id
+                   AND checkout_sessions.status <> 'COMPLETED'
+      RETURNING checkout_sessions.id)
+    SELECT e.id AS webhook_event_id, p.id, p.organization_id, p.checkout_session_id,
+           (SELECT count(*)::int FROM n) AS notified, (SELECT count(*)::int FROM c) AS completed
+    FROM e LEFT JOIN p ON true`);
+  const written = rows[0];
+  if (!written) return null;
+  if (!snapshot || written.id === null) return { webhookEventId: written.webhook_event_id, payment: null };
+  return {
+    webhookEventId: written.webhook_event_id,
+    payment: {
+      id: written.id,
+      organizationId: written.organization_id!,
+      dodoPaymentId: write.dodoPaymentId,
+      checkoutSessionId: written.checkout_session_id,
+      status: snapshot.status,
       totalAmountMinor: snapshot.totalAmount,
       currency: snapshot.currency,
       settlementAmountMinor: snapshot.settlementAmount,
       settlementCurrency: snapshot.settlementCurrency,
       refundedAmountMinor: refunded,
-      lastEventAt: new Date(snapshot.observedAtMs),
-    };
-    const unchanged = payment && loaded.state.payment === snapshot && payment.refundedAmountMinor === refunded;
-    const requestPayoutRun = options.requestPayoutRun === true;
-    // A payment that just became succeeded always changes its row, so the request always has its statement.
-    if (requestPayoutRun && payment && unchanged) throw new Error("a payout run request needs the payment row's write");
-    if (!payment || !unchanged) {
-      // One statement writes the payment row and the audit rows that go with it (entity id = the payment).
-      const auditJson = JSON.stringify(audit.splice(0).map((a) => ({ ...a, data: a.data })), (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-      const rows = payment
-        ? await tx.query<{ id: string; organization_id: string; checkout_session_id: string | null }>(sql`
-            WITH p AS (
-              UPDATE payments SET status = ${fields.status}::payment_status, total_amount_minor = ${fields.totalAmountMinor}::bigint,
-                     currency = ${fields.currency}, settlement_amount_minor = ${fields.settlementAmountMinor}::bigint,
-                     settlement_currency = ${fields.settlementCurrency}, refunded_amount_minor = ${fields.refundedAmountMinor}::bigint,
-                     last_event_at = ${fields.lastEventAt}::timestamptz, updated_at = now()
-              WHERE id = ${payment.id}::uuid
-              RETURNING id, organization_id, checkout_session_id),
-            a AS (
-              INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
-              SELECT p.organization_id, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, coalesce(x.entity_id, p.id::text), x.data
-              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
-            r AS (
-              INSERT INTO payout_run_requests (organization_id, payment_id)
-              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}::boolean
-              ON CONFLICT (payment_id) DO NOTHING
-              RETURNING payment_id),
-            n AS (SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '') FROM r)
-            SELECT id, organization_id, checkout_session_id, (SELECT count(*)::int FROM n) AS notified FROM p`)
-        : await tx.query<{ id: string; organization_id: string; checkout_session_id: string | null }>(sql`
-            WITH p AS (
-              INSERT INTO payments (organization_id, dodo_payment_id, checkout_session_id, status, total_amount_minor, currency,
-                                    settlement_amount_minor, settlement_currency, refunded_amount_minor, customer_email,
-                                    metadata, last_event_at, updated_at)
-              VALUES (${context.organizationId}::uuid, ${context.dodoPaymentId}, ${context.checkoutSessionId}::uuid,
-                      ${fields.status}::payment_status, ${fields.totalAmountMinor}::bigint, ${fields.currency},
-                      ${fields.settlementAmountMinor}::bigint, ${fields.settlementCurrency}, ${fields.refundedAmountMinor}::bigint,
-                      ${context.customerEmail}, ${JSON.stringify(context.metadata)}::jsonb, ${fields.lastEventAt}::timestamptz, now())
-              RETURNING id, organization_id, checkout_session_id),
-            a AS (
-              INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
-              SELECT p.organization_id, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, coalesce(x.entity_id, p.id::text), x.data
-              FROM p, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
-            r AS (
-              INSERT INTO payout_run_requests (organization_id, payment_id)
-              SELECT p.organization_id, p.id FROM p WHERE ${requestPayoutRun}::boolean
-              ON CONFLICT (payment_id) DO NOTHING
-              RETURNING payment_id),
-            n AS (SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '') FROM r)
-            SELECT id, organization_id, checkout_session_id, (SELECT count(*)::int FROM n) AS notified FROM p`);
-      const written = rows[0]!;
-      const wasNew = !payment;
-      payment = {
-        id: written.id,
-        organizationId: written.organization_id,
-        dodoPaymentId: context.dodoPaymentId,
-        checkoutSessionId: written.checkout_session_id,
-        status: snapshot.status,
-        totalAmountMinor: snapshot.totalAmount,
-        currency: snapshot.currency,
-        settlementAmountMinor: snapshot.settlementAmount,
-        settlementCurrency: snapshot.settlementCurrency,
-        refundedAmountMinor: refunded,
-      };
-      // Refunds and disputes that arrived before their payment get linked now (only if there are any:
-      // the common first event of a payment skips both statements).
-      if (wasNew && Object.keys(loaded.state.refunds).length > 0) {
-        await tx.query(sql`UPDATE refunds SET payment_id = ${written.id}::uuid, updated_at = now()
-                           WHERE dodo_payment_id = ${context.dodoPaymentId} AND payment_id IS NULL`);
-      }
-      if (wasNew && Object.keys(loaded.state.disputes).length > 0) {
-        await tx.query(sql`UPDATE disputes SET payment_id = ${written.id}::uuid, updated_at = now()
-                           WHERE dodo_payment_id = ${context.dodoPaymentId} AND payment_id IS NULL`);
-      }
+    },
+  };
+}
+
+/**
+ * The refund and dispute rows of a delivery (see needsRefundOrDisputeWrites), after writeDelivery in the
+ * same transaction: upserts of the changed ones, and links earlier ones to a payment row written just now.
+ */
+export async function writeRefundsAndDisputes(tx: Tx, write: DeliveryWrite, payment: RecordedPayment | null): Promise<void> {
+  const { loaded, next, dodoPaymentId } = write;
+  const organizationId = payment?.organizationId ?? write.organizationId;
+  const paymentId = payment?.id ?? null;
+  if (!loaded.payment && paymentId !== null) {
+    // Refunds and disputes that arrived before their payment get linked now.
+    if (Object.keys(loaded.state.refunds).length > 0) {
+      await tx.query(sql`UPDATE refunds SET payment_id = ${paymentId}::uuid, updated_at = now()
+                         WHERE dodo_payment_id = ${dodoPaymentId} AND payment_id IS NULL`);
+    }
+    if (Object.keys(loaded.state.disputes).length > 0) {
+      await tx.query(sql`UPDATE disputes SET payment_id = ${paymentId}::uuid, updated_at = now()
+                         WHERE dodo_payment_id = ${dodoPaymentId} AND payment_id IS NULL`);
     }
   }
-
-  const organizationId = payment?.organizationId ?? context.organizationId;
-  const paymentId = payment?.id ?? null;
   for (const [refundId, refund] of Object.entries(next.refunds)) {
     if (loaded.state.refunds[refundId] === refund) continue;
     // Dodo may not report the amount or currency (yet): recorded as unknown, never as 0.
     await tx.query(sql`
       INSERT INTO refunds (organization_id, dodo_refund_id, dodo_payment_id, payment_id, status, amount_minor, currency, last_event_at)
-      VALUES (${organizationId}::uuid, ${refundId}, ${context.dodoPaymentId}, ${paymentId}::uuid,
+      VALUES (${organizationId}::uuid, ${refundId}, ${dodoPaymentId}, ${paymentId}::uuid,
               ${REFUND_STATUS_TO_ROW[refund.status]}::refund_status, ${refund.amount}::bigint, ${refund.currency},
               ${new Date(refund.observedAtMs)}::timestamptz)
       ON CONFLICT (dodo_refund_id) DO UPDATE SET
@@ -318,14 +358,13 @@ export async function writePaymentState(
     if (loaded.state.disputes[disputeId] === dispute) continue;
     await tx.query(sql`
       INSERT INTO disputes (organization_id, dodo_dispute_id, dodo_payment_id, payment_id, status, stage, amount_minor, currency, last_event_at)
-      VALUES (${organizationId}::uuid, ${disputeId}, ${context.dodoPaymentId}, ${paymentId}::uuid,
+      VALUES (${organizationId}::uuid, ${disputeId}, ${dodoPaymentId}, ${paymentId}::uuid,
               ${DISPUTE_STATUS_TO_ROW[dispute.status]}::dispute_status, ${dispute.stage}, ${dispute.amount}::bigint,
               ${dispute.currency}, ${new Date(dispute.observedAtMs)}::timestamptz)
       ON CONFLICT (dodo_dispute_id) DO UPDATE SET
         status = EXCLUDED.status, stage = EXCLUDED.stage, amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency,
         last_event_at = EXCLUDED.last_event_at, payment_id = EXCLUDED.payment_id, updated_at = now()`);
   }
-  return payment;
 }
 
 export interface PaymentView {

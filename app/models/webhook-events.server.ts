@@ -1,5 +1,5 @@
-// Records one verified Dodo delivery and applies it to the ledger, all in ONE transaction:
-// webhook event row (webhook-id unique = idempotency key) -> payment state -> audit rows -> payout-run request.
+// Records one verified Dodo delivery and applies it to the ledger atomically: webhook event row (webhook-id
+// unique = idempotency key) -> payment state -> audit rows -> payout-run request, committed together.
 import type { PrismaClient } from "~/generated/prisma/client";
 import {
   dodoPaymentIdOf,
@@ -16,16 +16,32 @@ import {
 import type { Database } from "~/utils/db.server";
 import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
 import { sql, type SqlTransaction } from "~/utils/sql.server";
-import { loadPaymentState, writePaymentState, type AuditRowInput, type RecordedPayment } from "./payments.server";
+import {
+  loadPaymentState,
+  needsRefundOrDisputeWrites,
+  writeDelivery,
+  writeRefundsAndDisputes,
+  type AuditRowInput,
+  type DeliveryWrite,
+  type RecordedPayment,
+} from "./payments.server";
 import { ensureDefaultOrganization } from "./organizations.server";
 import { wakePayoutRunWorkers } from "./payout-run-worker.server";
 
 /**
- * The delivery's transaction runs on the driver (Database.transaction): five round trips for a first
- * payment.succeeded (BEGIN, three statements, COMMIT) without Prisma's per-statement cost, which was most
- * of a delivery's CPU (docs/ingest-bench.md). Everything else in the app keeps Prisma.
+ * Ingestion runs on the driver (Database.query / Database.transaction), without Prisma's per-statement
+ * cost, which was most of a delivery's CPU (docs/ingest-bench.md). Everything else in the app keeps Prisma.
+ *
+ * A payment event is recorded by reading the payment's state (and its version), folding the event in,
+ * and writing everything in ONE statement that commits only if the version is unchanged (optimistic
+ * concurrency, writeDelivery): two round trips and no transaction for the common case. A delivery that
+ * lost the race, or that changes refund or dispute rows too, is recorded in a transaction under the
+ * payment's advisory lock, from a fresh read (see recordDodoWebhook).
  */
 type Tx = SqlTransaction;
+
+/** A locked attempt loses only to a fast-path writer slipping in between its read and write; bounded. */
+const LOCKED_ATTEMPTS = 10;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,7 +69,7 @@ export type WebhookRecordOutcome =
   | { kind: "duplicate" };
 
 /** What recording needs of the database: the driver transaction, and Prisma for the cold paths. */
-export type WebhookDatabase = Pick<Database, "prisma" | "transaction">;
+export type WebhookDatabase = Pick<Database, "prisma" | "transaction" | "query">;
 
 // Organizations are never deleted, so the default one's id can be remembered per database.
 const defaultOrganizationIds = new WeakMap<object, string>();
@@ -96,10 +112,6 @@ async function resolveOwnership(
   return { organizationId: defaultOrganization, checkoutSessionId: null };
 }
 
-/** JSON has no bigint: amounts in audit data are decimal strings. */
-function jsonText(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
-}
 
 function auditAction(change: PaymentStateChange): { action: string; entityType: string; entityId: string } {
   switch (change.kind) {
@@ -114,87 +126,109 @@ function auditAction(change: PaymentStateChange): { action: string; entityType: 
   }
 }
 
-async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganization: string): Promise<Extract<WebhookRecordOutcome, { kind: "recorded" }>> {
+type Recorded = Extract<WebhookRecordOutcome, { kind: "recorded" }>;
+
+function keptHeadersJson(delivery: VerifiedDelivery): string {
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) if (delivery.headers[name] !== undefined) kept[name] = delivery.headers[name]!.slice(0, 1024);
+  return JSON.stringify(kept);
+}
+
+/** An event that moves no payment (unknown type, or without a payment id): its row is the whole write. */
+async function recordIgnored(db: WebhookDatabase, delivery: VerifiedDelivery, organizationId: string): Promise<Recorded> {
+  const [row] = await db.query<{ id: string }>(sql`
+    INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
+    VALUES (${delivery.webhookId}, ${organizationId}::uuid, ${delivery.event.type.slice(0, 128)},
+            ${new Date(delivery.timestampSeconds * 1000)}::timestamptz, ${delivery.rawBody}, ${keptHeadersJson(delivery)}::jsonb,
+            'IGNORED'::webhook_event_status, now())
+    RETURNING id`);
+  return { kind: "recorded", webhookEventId: row!.id, organizationId, payment: null, changes: [], payoutRunRequested: false };
+}
+
+/** The write of a payment event against the state read in `tx` (a transaction, or the database itself). */
+async function planDelivery(
+  tx: Tx,
+  delivery: VerifiedDelivery,
+  ownership: { organizationId: string; checkoutSessionId: string | null },
+  dodoPaymentId: string,
+): Promise<{ write: DeliveryWrite; changes: PaymentStateChange[] }> {
   const { event } = delivery;
-  const ownership = await resolveOwnership(tx, event, defaultOrganization);
-  // First write of the transaction: a concurrent duplicate blocks on this unique index until we commit,
-  // then fails with a unique violation and changes nothing.
-  const keptHeaders: Record<string, string> = {};
-  for (const name of KEPT_HEADERS) if (delivery.headers[name] !== undefined) keptHeaders[name] = delivery.headers[name]!.slice(0, 1024);
-  const observation = paymentObservationOf(event);
-  const dodoPaymentId = observation ? dodoPaymentIdOf(event) : null;
-  // Written with its final status: if applying it fails, the whole transaction (this row included) rolls
-  // back. The same statement takes the payment's lock, once the row (the duplicate guard) is in.
-  const inserted = await tx.query<{ id: string }>(sql`
-    WITH event AS (
-      INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
-      VALUES (${delivery.webhookId}, ${ownership.organizationId}::uuid, ${event.type.slice(0, 128)},
-              ${new Date(delivery.timestampSeconds * 1000)}::timestamptz, ${delivery.rawBody}, ${JSON.stringify(keptHeaders)}::jsonb,
-              ${observation && dodoPaymentId ? "PROCESSED" : "IGNORED"}::webhook_event_status, now())
-      RETURNING id)
-    SELECT event.id,
-           (SELECT count(*)::int FROM (SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId ?? ""}::text, 7))
-                                       WHERE ${dodoPaymentId !== null}::boolean) AS lock) AS locked
-    FROM event`);
-  const webhookEvent = inserted[0]!;
-
-  let payment: RecordedPayment | null = null;
-  let changes: PaymentStateChange[] = [];
-  let payoutRunRequested = false;
-
-  if (observation && dodoPaymentId) {
-    const loaded = await loadPaymentState(tx, dodoPaymentId);
-    const next = applyPaymentObservation(loaded.state, observation);
-    changes = diffPaymentStates(loaded.state, next);
-    const audit: AuditRowInput[] = changes.map((change) => {
-      const { action, entityType, entityId } = auditAction(change);
-      return {
-        actor_id: delivery.webhookId,
-        action,
-        entity_type: entityType,
-        entity_id: entityId || null,
-        data: { dodoPaymentId, eventType: event.type, webhookEventId: webhookEvent.id, change },
-      };
-    });
-    const paymentData = event.kind === "payment" ? event.data : null;
-    // THE SEAM between ingestion and payouts: a payment that just became succeeded gets a compile request
-    // (payout_run_requests, the outbox) written by the payment row's own statement, so it commits or rolls
-    // back with the payment. The compile and its per-organization lock happen in the payout-run worker
-    // after commit: deliveries of one organization no longer queue behind each other here.
-    const requestPayoutRun = becameSucceeded(loaded.state, next);
-    payment = await writePaymentState(
-      tx,
-      {
-        organizationId: loaded.payment?.organizationId ?? ownership.organizationId,
-        dodoPaymentId,
-        checkoutSessionId: ownership.checkoutSessionId,
-        customerEmail: paymentData?.customer?.email ?? null,
-        metadata: paymentData?.metadata ?? {},
-      },
+  const observation = paymentObservationOf(event)!;
+  const loaded = await loadPaymentState(tx, dodoPaymentId);
+  const next = applyPaymentObservation(loaded.state, observation);
+  const changes = diffPaymentStates(loaded.state, next);
+  // The event row is written by the same statement: its id is added to each audit row's data there.
+  const audit: AuditRowInput[] = changes.map((change) => {
+    const { action, entityType, entityId } = auditAction(change);
+    return {
+      actor_id: delivery.webhookId,
+      action,
+      entity_type: entityType,
+      entity_id: entityId || null,
+      data: { dodoPaymentId, eventType: event.type, change },
+    };
+  });
+  const paymentData = event.kind === "payment" ? event.data : null;
+  return {
+    changes,
+    write: {
+      webhookId: delivery.webhookId,
+      webhookTimestamp: new Date(delivery.timestampSeconds * 1000),
+      rawBody: delivery.rawBody,
+      headersJson: keptHeadersJson(delivery),
+      eventType: event.type.slice(0, 128),
+      organizationId: loaded.payment?.organizationId ?? ownership.organizationId,
+      dodoPaymentId,
+      checkoutSessionId: ownership.checkoutSessionId,
+      customerEmail: paymentData?.customer?.email ?? null,
+      metadata: paymentData?.metadata ?? {},
       loaded,
       next,
       audit,
-      { requestPayoutRun },
-    );
-    // Rows not written with the payment (refund/dispute changes, or no payment row yet).
-    if (audit.length > 0) {
-      const organizationId = payment?.organizationId ?? ownership.organizationId;
-      const rows = audit.map((row) => ({ ...row, entity_id: row.entity_id ?? payment?.id ?? dodoPaymentId }));
-      await tx.query(sql`
-        INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
-        SELECT ${organizationId}::uuid, 'WEBHOOK'::audit_actor, x.actor_id, x.action, x.entity_type, x.entity_id, x.data
-        FROM jsonb_to_recordset(${jsonText(rows)}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)`);
-    }
-    if (payment && requestPayoutRun) {
-      if (payment.checkoutSessionId) {
-        await tx.query(sql`UPDATE checkout_sessions SET status = 'COMPLETED', updated_at = now()
-                           WHERE id = ${payment.checkoutSessionId}::uuid AND status <> 'COMPLETED'`);
-      }
-      payoutRunRequested = true;
-    }
-  }
+      // THE SEAM between ingestion and payouts: a payment that just became succeeded gets a compile request
+      // (payout_run_requests, the outbox) written by the same statement, so it commits or rolls back with
+      // the payment; the worker compiles the run after commit (decision 004).
+      requestPayoutRun: becameSucceeded(loaded.state, next),
+    },
+  };
+}
 
-  return { kind: "recorded", webhookEventId: webhookEvent.id, organizationId: ownership.organizationId, payment, changes, payoutRunRequested };
+async function recordPaymentEvent(
+  db: WebhookDatabase,
+  delivery: VerifiedDelivery,
+  ownership: { organizationId: string; checkoutSessionId: string | null },
+  dodoPaymentId: string,
+): Promise<Recorded> {
+  const outcome = (write: DeliveryWrite, changes: PaymentStateChange[], written: { webhookEventId: string; payment: RecordedPayment | null }): Recorded => ({
+    kind: "recorded",
+    webhookEventId: written.webhookEventId,
+    organizationId: ownership.organizationId,
+    payment: written.payment,
+    changes,
+    payoutRunRequested: write.requestPayoutRun,
+  });
+  // Fast path: read, fold, one conditional write statement (atomic on its own).
+  const fast = await planDelivery(db, delivery, ownership, dodoPaymentId);
+  if (!needsRefundOrDisputeWrites(fast.write)) {
+    const written = await writeDelivery(db, fast.write);
+    if (written) return outcome(fast.write, fast.changes, written);
+  }
+  // Locked path: one transaction under the payment's lock, from a fresh read. Locked writers wait for each
+  // other; a fast-path writer can still slip in between read and write, and then this attempt writes
+  // nothing and runs again.
+  for (let attempt = 1; attempt <= LOCKED_ATTEMPTS; attempt++) {
+    const recorded = await db.transaction(async (tx) => {
+      await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId}::text, 7))`);
+      const { write, changes } = await planDelivery(tx, delivery, ownership, dodoPaymentId);
+      const written = await writeDelivery(tx, write);
+      if (!written) return null;
+      if (needsRefundOrDisputeWrites(write)) await writeRefundsAndDisputes(tx, write, written.payment);
+      return outcome(write, changes, written);
+    });
+    if (recorded) return recorded;
+  }
+  // A 5xx: Dodo redelivers later, when the payment's other deliveries are done.
+  throw new Error(`payment ${dodoPaymentId} kept changing under this delivery (${LOCKED_ATTEMPTS} attempts)`);
 }
 
 /**
@@ -205,7 +239,12 @@ async function applyDelivery(tx: Tx, delivery: VerifiedDelivery, defaultOrganiza
 export async function recordDodoWebhook(db: WebhookDatabase, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
   const defaultOrganization = await defaultOrganizationId(db.prisma);
   try {
-    const outcome = await db.transaction((tx) => applyDelivery(tx, delivery, defaultOrganization));
+    const { event } = delivery;
+    const ownership = await resolveOwnership(db, event, defaultOrganization);
+    const dodoPaymentId = paymentObservationOf(event) ? dodoPaymentIdOf(event) : null;
+    const outcome = dodoPaymentId
+      ? await recordPaymentEvent(db, delivery, ownership, dodoPaymentId)
+      : await recordIgnored(db, delivery, ownership.organizationId);
     // Committed: a run is compiled a moment after this 200, not inside it.
     if (outcome.payoutRunRequested) wakePayoutRunWorkers();
     return outcome;

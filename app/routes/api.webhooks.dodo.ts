@@ -1,12 +1,12 @@
 // POST /api/webhooks/dodo: Dodo Payments' signed webhooks. Thin: all rules are in the handler it calls.
+// The production server (scripts/app.mjs) answers this path on Node directly, before Remix, with the
+// same core (serveDodoWebhook in entry.server); this route serves it under `remix vite:dev`.
 import type { ActionFunctionArgs } from "@remix-run/node";
-import { getWebhookVerifier } from "~/integrations/dodo.server";
 import { handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
-import { getDatabase } from "~/utils/db.server";
-import { getEnv } from "~/utils/env.server";
+import { appWebhookDeps } from "~/integrations/webhook-deps.server";
 
 export async function action({ request }: ActionFunctionArgs) {
-  return handleDodoWebhook(request, async () => ({ db: await getDatabase(), verifier: await getWebhookVerifier(getEnv()) }));
+  return handleDodoWebhook(request, appWebhookDeps);
 }
 
 export async function loader() {

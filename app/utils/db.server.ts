@@ -26,6 +26,8 @@ export interface Database {
    * rest of the app uses `prisma`.
    */
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  /** One hand-written statement on its own (autocommit: atomic, committed when it resolves). */
+  query<Row = Record<string, unknown>>(statement: SqlStatement): Promise<Row[]>;
   /**
    * LISTEN on `channel` (a lower-case identifier): `onNotify` runs for each notification committed by
    * anyone. PostgreSQL holds one pooled connection for it; `onLost` runs if that connection fails (the
@@ -110,6 +112,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       },
       prisma,
       location: redactDatabaseUrl(options.databaseUrl),
+      async query<Row>(statement: SqlStatement) {
+        const result = await pool.query({ name: statement.name, text: statement.text, values: statement.values });
+        return result.rows as Row[];
+      },
       async listen(channel, onNotify, onLost) {
         checkChannel(channel);
         const client = await pool.connect();
@@ -188,6 +194,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     },
     prisma,
     location,
+    async query<Row>(statement: SqlStatement) {
+      return (await pglite.query<Row>(statement.text, statement.values)).rows;
+    },
     async listen(channel, onNotify) {
       checkChannel(channel);
       return pglite.listen(channel, () => onNotify());

@@ -9,7 +9,7 @@ import {
   webhookRejectionCounter,
 } from "~/integrations/webhook-verification.server";
 import { WEBHOOK_BODY_LIMIT_BYTES, handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
-import { loadPaymentState, writePaymentState } from "~/models/payments.server";
+import { loadPaymentState, writeDelivery, writeRefundsAndDisputes } from "~/models/payments.server";
 import { foldPaymentObservations } from "~/ledger/payment-state";
 import { paymentObservationOf, parseDodoWebhookEvent } from "~/integrations/dodo-events";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
@@ -17,10 +17,15 @@ import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } fr
 
 // Compiling runs is the worker's job (tests/integration/webhook-payout.test.ts); here the delivery writes
 // its compile request, so "exactly one request per payment" is a database fact the tests count. The
-// payment writer is wrapped in a spy so one test can make the transaction fail after its first statement.
+// writers are wrapped in spies so tests can make a write fail: the delivery's one statement, or the
+// refund/dispute writes after it in the locked path's transaction.
 vi.mock("~/models/payments.server", async (importOriginal) => {
   const actual = await importOriginal<typeof import("~/models/payments.server")>();
-  return { ...actual, writePaymentState: vi.fn(actual.writePaymentState) };
+  return {
+    ...actual,
+    writeDelivery: vi.fn(actual.writeDelivery),
+    writeRefundsAndDisputes: vi.fn(actual.writeRefundsAndDisputes),
+  };
 });
 
 const URL_ = "http://127.0.0.1/api/webhooks/dodo";
@@ -227,10 +232,10 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       expect(await counts()).toEqual(before);
     });
 
-    it("error: a failure inside the transaction answers 500 and leaves nothing; Dodo's retry then records it once", async () => {
+    it("error: a failure of the delivery's write answers 500 and leaves nothing; Dodo's retry then records it once", async () => {
       const paymentId = newDodoId("pay");
       const d = signedDelivery(secret, paymentEvent({ paymentId, status: "succeeded", totalAmount: 3100n }));
-      vi.mocked(writePaymentState).mockRejectedValueOnce(new Error("write exploded"));
+      vi.mocked(writeDelivery).mockRejectedValueOnce(new Error("write exploded"));
       const before = await counts();
       const failed = await deliver(post(d.body, d.headers));
       expect(failed.status).toBe(500);
@@ -244,6 +249,29 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       expect(after.payments - before.payments).toBe(1);
       expect(after.requests - before.requests).toBe(1);
       expect(after.events - before.events).toBe(1);
+    });
+
+    it("error: a failure after the delivery's statement in the locked transaction rolls that statement back too", async () => {
+      // Given: a recorded payment
+      const paymentId = newDodoId("pay");
+      const paid = signedDelivery(secret, paymentEvent({ paymentId, status: "succeeded", totalAmount: 5100n }));
+      expect((await deliver(post(paid.body, paid.headers))).status).toBe(200);
+      // When: its refund (written in a transaction: event row, version, audit, then the refund row) fails at the refund row
+      const refund = signedDelivery(secret, refundEvent({ paymentId, status: "succeeded", amount: 100n }));
+      vi.mocked(writeRefundsAndDisputes).mockRejectedValueOnce(new Error("refund write exploded"));
+      const before = await counts();
+      const version = await db.prisma.paymentStateVersion.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
+      const failed = await deliver(post(refund.body, refund.headers));
+      // Then: 500, and the event row, audit row and version bump written before the failure are gone
+      expect(failed.status).toBe(500);
+      expect(await counts()).toEqual(before);
+      expect(await db.prisma.paymentStateVersion.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } })).toEqual(version);
+      // And Dodo's retry records it once
+      const retried = await deliver(post(refund.body, refund.headers));
+      expect(retried.status).toBe(200);
+      const after = await counts();
+      expect([after.events - before.events, after.refunds - before.refunds]).toEqual([1, 1]);
+      expect((await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } })).refundedAmountMinor).toBe(100n);
     });
 
     it("a payment without our metadata is recorded for the default organization", async () => {
@@ -425,6 +453,24 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
           },
         ),
         { numRuns: target.name === "pglite" ? 25 : 40 },
+      );
+    });
+
+    it("property: a payment's events delivered all at once (racing writers, locked retries) end in the same state as in order", async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 2, maxLength: 8 }), async (steps) => {
+          const inOrderId = newDodoId("pay");
+          const racingId = newDodoId("pay");
+          for (const event of eventsFor(inOrderId, steps)) expect((await send(event)).status).toBe(200);
+          // Every delivery at once: the fast path's conditional writes lose to each other and retry locked.
+          const answers = await Promise.all(eventsFor(racingId, steps).map((event) => send(event)));
+          expect(answers.map((r) => r.status)).toEqual(steps.map(() => 200));
+          expect(await ledgerOf(racingId)).toEqual(await ledgerOf(inOrderId));
+          // Each delivery wrote its state exactly once: one version bump and one event row per delivery.
+          const version = await db.prisma.paymentStateVersion.findUnique({ where: { dodoPaymentId: racingId } });
+          expect(version?.version).toBe(BigInt(steps.length));
+        }),
+        { numRuns: target.name === "pglite" ? 15 : 30 },
       );
     });
   });

@@ -4,8 +4,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { createRequestHandler } from "@remix-run/express";
-import express from "express";
+import { createApp } from "../../scripts/app.mjs";
 import { setDatabase, clearDatabase, type Database } from "~/utils/db.server";
 
 const BUILD = path.resolve("build/server/index.js");
@@ -33,9 +32,7 @@ export async function startAppServer(database: Database): Promise<AppServer> {
   }
   const build = await import(pathToFileURL(BUILD).href);
   setDatabase(database);
-  const app = express();
-  app.use(express.static("build/client"));
-  app.all("*", createRequestHandler({ build, mode: "production" }));
+  const app = createApp(build);
   const server = app.listen(0, "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
