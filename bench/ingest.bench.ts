@@ -9,7 +9,7 @@
 // server and measures the baseline right after, so both sides of a round's ratio see the same machine
 // (other work on this shared 2-core machine moved single figures by ±40% within minutes). The printed
 // ratio is the median of the rounds' ratios; every round's figures are printed too.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -28,7 +28,7 @@ import { paymentEvent, signedDelivery } from "../tests/mocks/dodo";
 
 /** Measured deliveries per round, and rounds. */
 const COUNT = Number(process.env.BENCH_COUNT ?? 1000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const WARMUP = 150;
 /** Recipients of the benchmark organization's active policy (each compiled run pays them all). */
@@ -108,6 +108,16 @@ async function startServer(env: Record<string, string>): Promise<ChildProcess> {
     child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening: ${stderr.slice(0, 2000)}`)));
   });
   return child;
+}
+
+const PAUSE_WORKER = process.env.BENCH_PAUSE_WORKER === "1";
+
+/** The server's payout-run worker process (scripts/payout-worker.mjs), for the diagnostic above. */
+function payoutWorkerPid(server: ChildProcess): number {
+  const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(server.pid)], { encoding: "utf8" });
+  const line = out.split("\n").find((l) => l.includes("payout-worker.mjs"));
+  if (!line) throw new Error("BENCH_PAUSE_WORKER: the server has no payout-run worker process");
+  return Number(line.trim().split(/\s+/)[0]);
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
@@ -196,10 +206,15 @@ async function main() {
       });
       await allCompiled();
 
+      // Diagnostic (BENCH_PAUSE_WORKER=1, never the reported configuration): the compile worker process
+      // is stopped (SIGSTOP) while the deliveries are measured, to see what ingestion alone would do.
+      const workerPid = PAUSE_WORKER ? payoutWorkerPid(server) : undefined;
+      if (workerPid) process.kill(workerPid, "SIGSTOP");
       const ingest = await drive(measured.length, CONNECTIONS, async (i) => {
         const status = await post(agent, url, measured[i]!.headers, measured[i]!.body);
         if (status !== 200) throw new Error(`delivery answered ${status}`);
       });
+      if (workerPid) process.kill(workerPid, "SIGCONT");
       latencies.push(...ingest.latencies);
       const ingestEnd = ingest.startMs + ingest.elapsedMs;
       const pendingAtLast200 = await pendingRequests();
@@ -286,6 +301,7 @@ async function main() {
         connections: CONNECTIONS,
         database: "postgresql",
         server: "own process, payout-run worker in its own process",
+        ...(PAUSE_WORKER ? { diagnostic: "worker paused while deliveries were measured" } : {}),
         webhooks_per_s: round1(median(rounds.map((r) => r.webhooks_per_s))),
         p50_ms: round(percentile(sorted, 50)),
         p99_ms: round(percentile(sorted, 99)),

@@ -11,6 +11,7 @@ import {
   applyPaymentObservation,
   becameSucceeded,
   diffPaymentStates,
+  EMPTY_PAYMENT_STATE,
   type PaymentStateChange,
 } from "~/ledger/payment-state";
 import type { Database } from "~/utils/db.server";
@@ -23,6 +24,7 @@ import {
   writeRefundsAndDisputes,
   type AuditRowInput,
   type DeliveryWrite,
+  type LoadedPaymentState,
   type RecordedPayment,
 } from "./payments.server";
 import { ensureDefaultOrganization } from "./organizations.server";
@@ -32,11 +34,12 @@ import { wakePayoutRunWorkers } from "./payout-run-worker.server";
  * Ingestion runs on the driver (Database.query / Database.transaction), without Prisma's per-statement
  * cost, which was most of a delivery's CPU (docs/ingest-bench.md). Everything else in the app keeps Prisma.
  *
- * A payment event is recorded by reading the payment's state (and its version), folding the event in,
- * and writing everything in ONE statement that commits only if the version is unchanged (optimistic
- * concurrency, writeDelivery): two round trips and no transaction for the common case. A delivery that
- * lost the race, or that changes refund or dispute rows too, is recorded in a transaction under the
- * payment's advisory lock, from a fresh read (see recordDodoWebhook).
+ * A payment event is recorded by folding it into the payment's state and writing everything in ONE
+ * statement that commits only if the state's version is still the one folded from (optimistic
+ * concurrency, writeDelivery). First against "nothing recorded yet" (a payment's first event: one round
+ * trip, no transaction), then against the state as read (two). A delivery that lost the race, or that
+ * changes refund or dispute rows too, is recorded in a transaction under the payment's advisory lock,
+ * from a fresh read (see recordPaymentEvent).
  */
 type Tx = SqlTransaction;
 
@@ -145,16 +148,18 @@ async function recordIgnored(db: WebhookDatabase, delivery: VerifiedDelivery, or
   return { kind: "recorded", webhookEventId: row!.id, organizationId, payment: null, changes: [], payoutRunRequested: false };
 }
 
-/** The write of a payment event against the state read in `tx` (a transaction, or the database itself). */
-async function planDelivery(
-  tx: Tx,
+/** Nothing of the payment recorded yet: version 0, no rows. */
+const NOTHING_RECORDED: LoadedPaymentState = Object.freeze({ state: EMPTY_PAYMENT_STATE, payment: null, version: 0 });
+
+/** The write of a payment event against `loaded` (the state as read, or NOTHING_RECORDED). */
+function planDelivery(
+  loaded: LoadedPaymentState,
   delivery: VerifiedDelivery,
   ownership: { organizationId: string; checkoutSessionId: string | null },
   dodoPaymentId: string,
-): Promise<{ write: DeliveryWrite; changes: PaymentStateChange[] }> {
+): { write: DeliveryWrite; changes: PaymentStateChange[] } {
   const { event } = delivery;
   const observation = paymentObservationOf(event)!;
-  const loaded = await loadPaymentState(tx, dodoPaymentId);
   const next = applyPaymentObservation(loaded.state, observation);
   const changes = diffPaymentStates(loaded.state, next);
   // The event row is written by the same statement: its id is added to each audit row's data there.
@@ -207,11 +212,24 @@ async function recordPaymentEvent(
     changes,
     payoutRunRequested: write.requestPayoutRun,
   });
-  // Fast path: read, fold, one conditional write statement (atomic on its own).
-  const fast = await planDelivery(db, delivery, ownership, dodoPaymentId);
-  if (!needsRefundOrDisputeWrites(fast.write)) {
-    const written = await writeDelivery(db, fast.write);
-    if (written) return outcome(fast.write, fast.changes, written);
+  // Fast path: one conditional write statement (atomic on its own), first against "nothing recorded
+  // yet" (most Dodo payments have a single event: one round trip), then against the state as read. The
+  // version check makes either write nothing when its assumption is out of date.
+  const firstSighting = planDelivery(NOTHING_RECORDED, delivery, ownership, dodoPaymentId);
+  if (!needsRefundOrDisputeWrites(firstSighting.write)) {
+    // A unique violation here (a redelivered webhook-id, or a payment row written some other way than by
+    // a webhook) only means the assumption was wrong: the statement wrote nothing, and the read below
+    // decides (a redelivery then fails the same way, outside, and is answered as a duplicate).
+    const written = await writeDelivery(db, firstSighting.write).catch((error: unknown) => {
+      if (isUniqueViolation(error)) return null;
+      throw error;
+    });
+    if (written) return outcome(firstSighting.write, firstSighting.changes, written);
+    const fast = planDelivery(await loadPaymentState(db, dodoPaymentId), delivery, ownership, dodoPaymentId);
+    if (!needsRefundOrDisputeWrites(fast.write)) {
+      const rewritten = await writeDelivery(db, fast.write);
+      if (rewritten) return outcome(fast.write, fast.changes, rewritten);
+    }
   }
   // Locked path: one transaction under the payment's lock, from a fresh read. Locked writers wait for each
   // other; a fast-path writer can still slip in between read and write, and then this attempt writes
@@ -219,7 +237,7 @@ async function recordPaymentEvent(
   for (let attempt = 1; attempt <= LOCKED_ATTEMPTS; attempt++) {
     const recorded = await db.transaction(async (tx) => {
       await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId}::text, 7))`);
-      const { write, changes } = await planDelivery(tx, delivery, ownership, dodoPaymentId);
+      const { write, changes } = planDelivery(await loadPaymentState(tx, dodoPaymentId), delivery, ownership, dodoPaymentId);
       const written = await writeDelivery(tx, write);
       if (!written) return null;
       if (needsRefundOrDisputeWrites(write)) await writeRefundsAndDisputes(tx, write, written.payment);

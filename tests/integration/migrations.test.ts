@@ -41,6 +41,42 @@ describe.each(databaseTargets())("migrations on $name", (target) => {
     expect(second).toEqual({ applied: [], alreadyApplied: all.length });
   });
 
+  it("0004 gives every payment already recorded its state version (the webhook assumes none = nothing recorded)", async () => {
+    // Given: a database at 0003 with a payment, a refund of an unseen payment and a dispute
+    const later = (await loadMigrations(dir)).filter((m) => m.name >= "0004");
+    for (const m of later) await rm(path.join(dir, m.name), { recursive: true });
+    await migrateDatabase(db, dir);
+    await db.withSession(async (session) => {
+      const [org] = await session.query<{ id: string }>("INSERT INTO organizations (slug, name) VALUES ('m', 'M') RETURNING id");
+      await session.query(
+        `INSERT INTO payments (organization_id, dodo_payment_id, status, total_amount_minor, currency, last_event_at)
+         VALUES ($1, 'pay_old', 'SUCCEEDED', 100, 'USD', now())`,
+        [org!.id],
+      );
+      await session.query(
+        `INSERT INTO refunds (organization_id, dodo_refund_id, dodo_payment_id, status, last_event_at)
+         VALUES ($1, 'ref_old', 'pay_unseen', 'PENDING', now())`,
+        [org!.id],
+      );
+      await session.query(
+        `INSERT INTO disputes (organization_id, dodo_dispute_id, dodo_payment_id, status, amount_minor, currency, last_event_at)
+         VALUES ($1, 'dsp_old', 'pay_old', 'OPENED', 100, 'USD', now())`,
+        [org!.id],
+      );
+    });
+    // When: the rest is applied
+    await cp(path.resolve("migrations"), dir, { recursive: true });
+    await migrateDatabase(db, dir);
+    // Then: one version row per Dodo payment id
+    const rows = await db.withSession((session) =>
+      session.query<{ dodo_payment_id: string; version: string }>("SELECT dodo_payment_id, version::text AS version FROM payment_state_versions ORDER BY 1"),
+    );
+    expect(rows).toEqual([
+      { dodo_payment_id: "pay_old", version: "1" },
+      { dodo_payment_id: "pay_unseen", version: "1" },
+    ]);
+  });
+
   it("error: an applied migration that was edited is refused", async () => {
     await migrateDatabase(db, dir);
     const file = path.join(dir, "0001_ledger", "migration.sql");

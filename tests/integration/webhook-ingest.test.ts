@@ -274,6 +274,25 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
       expect((await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } })).refundedAmountMinor).toBe(100n);
     });
 
+    it("a payment recorded without a version row (before migration 0004) still takes its next event", async () => {
+      // Given: a recorded payment whose version row is missing, as for rows that predate it
+      const paymentId = newDodoId("pay");
+      const t0 = Date.now() - 60_000;
+      const processing = signedDelivery(secret, paymentEvent({ paymentId, status: "processing", totalAmount: 2500n, timestamp: new Date(t0).toISOString() }));
+      expect((await deliver(post(processing.body, processing.headers))).status).toBe(200);
+      await db.prisma.paymentStateVersion.delete({ where: { dodoPaymentId: paymentId } });
+      // When: its next event arrives (the first-sighting write collides with the payment row)
+      const succeeded = signedDelivery(secret, paymentEvent({ paymentId, status: "succeeded", totalAmount: 2500n, timestamp: new Date(t0 + 1000).toISOString() }));
+      const response = await deliver(post(succeeded.body, succeeded.headers));
+      // Then: recorded against the row as read, not refused
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ status: "recorded" });
+      const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
+      expect(payment.status).toBe("SUCCEEDED");
+      expect(await db.prisma.payoutRunRequest.count({ where: { paymentId: payment.id } })).toBe(1);
+      expect((await db.prisma.paymentStateVersion.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } })).version).toBe(1n);
+    });
+
     it("a payment without our metadata is recorded for the default organization", async () => {
       const paymentId = newDodoId("pay");
       expect((await send(paymentEvent({ paymentId, status: "succeeded", totalAmount: 700n }))).status).toBe(200);
