@@ -9,7 +9,7 @@
 // server and measures the baseline right after, so both sides of a round's ratio see the same machine
 // (other work on this shared 2-core machine moved single figures by ±40% within minutes). The printed
 // ratio is the median of the rounds' ratios; every round's figures are printed too.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -24,6 +24,7 @@ import { ensureDefaultOrganization } from "../app/models/organizations.server";
 import { activatePolicyVersion, createPolicyVersion } from "../app/models/policies.server";
 import { createRecipient } from "../app/models/recipients.server";
 import { postgresTarget, realPostgresUrl } from "../tests/setup/databases";
+import { childPids } from "../tests/setup/processes";
 import { paymentEvent, signedDelivery } from "../tests/mocks/dodo";
 
 /** Measured deliveries per round, and rounds. */
@@ -114,10 +115,9 @@ const PAUSE_WORKER = process.env.BENCH_PAUSE_WORKER === "1";
 
 /** The server's payout-run worker process (scripts/payout-worker.mjs), for the diagnostic above. */
 function payoutWorkerPid(server: ChildProcess): number {
-  const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(server.pid)], { encoding: "utf8" });
-  const line = out.split("\n").find((l) => l.includes("payout-worker.mjs"));
-  if (!line) throw new Error("BENCH_PAUSE_WORKER: the server has no payout-run worker process");
-  return Number(line.trim().split(/\s+/)[0]);
+  const [pid] = childPids(server.pid!, "payout-worker.mjs");
+  if (!pid) throw new Error("BENCH_PAUSE_WORKER: the server has no payout-run worker process");
+  return pid;
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {

@@ -40,10 +40,10 @@ let worker;
 let workerDelayMs = 1_000;
 function startWorker() {
   const startedAt = Date.now();
-  // With the server's Node flags (memory limits, --cpu-prof ...).
-  // Its own session (detached), so that on Linux it is also its own scheduling autogroup: a niceness
-  // only ranks processes within one autogroup, and the worker should yield to the web process and to
-  // PostgreSQL alike. It still exits with the server (the IPC channel closing stops it).
+  // With the server's Node flags (memory limits, --cpu-prof ...). In its own session (detached), so
+  // that on Linux it is also its own scheduling autogroup: a niceness only ranks processes within one
+  // autogroup, and the worker should yield to the web process and to PostgreSQL alike. It still exits
+  // with the server (the IPC channel closing stops it).
   worker = spawn(process.execPath, [...process.execArgv, "scripts/payout-worker.mjs"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     detached: true,
