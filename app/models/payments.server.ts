@@ -13,7 +13,6 @@ import {
   type RefundStatus,
 } from "~/ledger/payment-state";
 import { sql, type SqlTransaction } from "~/utils/sql.server";
-import { PAYOUT_RUN_REQUESTS_CHANNEL } from "./payout-run-worker.server";
 
 /**
  * Ingestion runs on the driver (Database.transaction), not through Prisma: these statements run for
@@ -80,19 +79,44 @@ export interface LoadedPaymentState {
   version: number;
 }
 
+/**
+ * The webhook's payment statement notifies this channel when it writes a payout-run request (PostgreSQL
+ * delivers it at commit): the worker (payout-run-worker.server.ts), in any process, wakes at once
+ * instead of at its next poll.
+ */
+export const PAYOUT_RUN_REQUESTS_CHANNEL = "stableflow_payout_run_requests";
+
+/** A payments row as the hand-written queries select it: money as text (`::text`), status as its label. */
+export interface PaymentRowText {
+  id: string;
+  organization_id: string;
+  dodo_payment_id: string;
+  checkout_session_id: string | null;
+  status: string;
+  total_amount_minor: string;
+  currency: string;
+  settlement_amount_minor: string | null;
+  settlement_currency: string | null;
+  refunded_amount_minor: string;
+}
+
+export function recordedPaymentFromRow(row: PaymentRowText): RecordedPayment {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    dodoPaymentId: row.dodo_payment_id,
+    checkoutSessionId: row.checkout_session_id,
+    status: PAYMENT_STATUS_FROM_ROW[row.status]!,
+    totalAmountMinor: BigInt(row.total_amount_minor),
+    currency: row.currency,
+    settlementAmountMinor: row.settlement_amount_minor === null ? null : BigInt(row.settlement_amount_minor),
+    settlementCurrency: row.settlement_currency,
+    refundedAmountMinor: BigInt(row.refunded_amount_minor),
+  };
+}
+
 interface PaymentStateRow {
-  payment: {
-    id: string;
-    organization_id: string;
-    checkout_session_id: string | null;
-    status: string;
-    total_amount_minor: string;
-    currency: string;
-    settlement_amount_minor: string | null;
-    settlement_currency: string | null;
-    refunded_amount_minor: string;
-    last_event_ms: string;
-  } | null;
+  payment: (PaymentRowText & { last_event_ms: string }) | null;
   refunds: { dodo_refund_id: string; status: string; amount_minor: string | null; currency: string | null; last_event_ms: string }[];
   disputes: { dodo_dispute_id: string; status: string; stage: string | null; amount_minor: string; currency: string; last_event_ms: string }[];
   version: string;
@@ -108,7 +132,7 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
   const [row] = await tx.query<PaymentStateRow>(sql`
     SELECT
       (SELECT row_to_json(p) FROM (
-         SELECT id, organization_id, checkout_session_id, status::text AS status,
+         SELECT id, organization_id, dodo_payment_id, checkout_session_id, status::text AS status,
                 total_amount_minor::text AS total_amount_minor, currency,
                 settlement_amount_minor::text AS settlement_amount_minor, settlement_currency,
                 refunded_amount_minor::text AS refunded_amount_minor,
@@ -133,18 +157,7 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
   let recorded: RecordedPayment | null = null;
   let payment: PaymentSnapshot | null = null;
   if (paymentRow) {
-    recorded = {
-      id: paymentRow.id,
-      organizationId: paymentRow.organization_id,
-      dodoPaymentId,
-      checkoutSessionId: paymentRow.checkout_session_id,
-      status: PAYMENT_STATUS_FROM_ROW[paymentRow.status]!,
-      totalAmountMinor: BigInt(paymentRow.total_amount_minor),
-      currency: paymentRow.currency,
-      settlementAmountMinor: paymentRow.settlement_amount_minor === null ? null : BigInt(paymentRow.settlement_amount_minor),
-      settlementCurrency: paymentRow.settlement_currency,
-      refundedAmountMinor: BigInt(paymentRow.refunded_amount_minor),
-    };
+    recorded = recordedPaymentFromRow(paymentRow);
     payment = {
       status: recorded.status,
       observedAtMs: Number(paymentRow.last_event_ms),

@@ -1,9 +1,8 @@
 // The payout-run worker: drains the compile requests the webhook leaves in payout_run_requests (the outbox)
 // and compiles each payment's run outside the webhook's transaction. Safe with several workers (SKIP LOCKED).
 import type { Prisma, PrismaClient } from "~/generated/prisma/client";
-import type { PaymentStatus } from "~/ledger/payment-state";
 import { log, redact } from "~/utils/log.server";
-import type { RecordedPayment } from "./payments.server";
+import { PAYOUT_RUN_REQUESTS_CHANNEL, recordedPaymentFromRow, type PaymentRowText, type RecordedPayment } from "./payments.server";
 import { compilePayoutRunForPayment, type CompiledRun } from "./payout-runs.server";
 
 type Tx = Prisma.TransactionClient;
@@ -30,28 +29,13 @@ export interface DrainResult {
   failed: number;
 }
 
-/**
- * The webhook's payment statement notifies this channel when it writes a request (PostgreSQL delivers it
- * at commit): a worker in another process wakes at once instead of at its next poll.
- */
-export const PAYOUT_RUN_REQUESTS_CHANNEL = "stableflow_payout_run_requests";
+export { PAYOUT_RUN_REQUESTS_CHANNEL };
 
 const LAST_ERROR_MAX = 2000;
 const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
 
-interface ClaimedRow {
-  id: string;
-  payment_id: string;
-  organization_id: string;
-  dodo_payment_id: string;
-  checkout_session_id: string | null;
-  status: string;
-  total_amount_minor: string;
-  currency: string;
-  settlement_amount_minor: string | null;
-  settlement_currency: string | null;
-  refunded_amount_minor: string;
-}
+/** A claimed request (`request_id`) with its payment's row. */
+type ClaimedRow = PaymentRowText & { request_id: string };
 
 /**
  * Up to `size` requests in one short transaction (PGlite has one connection: webhooks interleave between
@@ -67,7 +51,7 @@ async function attemptBatch(
 ): Promise<(string | null)[]> {
   return prisma.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<ClaimedRow[]>`
-      SELECT r.id, r.payment_id, p.organization_id, p.dodo_payment_id, p.checkout_session_id, p.status::text AS status,
+      SELECT r.id AS request_id, p.id, p.organization_id, p.dodo_payment_id, p.checkout_session_id, p.status::text AS status,
              p.total_amount_minor::text AS total_amount_minor, p.currency,
              p.settlement_amount_minor::text AS settlement_amount_minor, p.settlement_currency,
              p.refunded_amount_minor::text AS refunded_amount_minor
@@ -79,23 +63,12 @@ async function attemptBatch(
       FOR UPDATE OF r SKIP LOCKED`;
     if (rows.length === 0) return [];
     rows.sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
-    claimed.push(...rows.map((row) => row.id));
+    claimed.push(...rows.map((row) => row.request_id));
     const done: { id: string; run_id: string | null }[] = [];
     for (const row of rows) {
-      const payment: RecordedPayment = {
-        id: row.payment_id,
-        organizationId: row.organization_id,
-        dodoPaymentId: row.dodo_payment_id,
-        checkoutSessionId: row.checkout_session_id,
-        status: row.status.toLowerCase() as PaymentStatus,
-        totalAmountMinor: BigInt(row.total_amount_minor),
-        currency: row.currency,
-        settlementAmountMinor: row.settlement_amount_minor === null ? null : BigInt(row.settlement_amount_minor),
-        settlementCurrency: row.settlement_currency,
-        refundedAmountMinor: BigInt(row.refunded_amount_minor),
-      };
+      const payment = recordedPaymentFromRow(row);
       const { payoutRunId } = await args.compile(tx, payment);
-      done.push({ id: row.id, run_id: payoutRunId });
+      done.push({ id: row.request_id, run_id: payoutRunId });
     }
     await tx.$executeRaw`
       UPDATE payout_run_requests r

@@ -98,17 +98,12 @@ export async function createPolicyVersion(
         },
       });
       await tx.payoutRule.createMany({
-        data: args.rules.map((rule) => ({
+        // The validated specs, as columns (their draft ids aside), with what the compiler does not see.
+        data: specs.map(({ id: _draftId, ...columns }, index) => ({
+          ...columns,
           policyVersionId: version.id,
-          recipientId: rule.recipientId,
-          kind: rule.kind,
-          basisPoints: rule.basisPoints ?? null,
-          fixedAmount: rule.fixedAmount ?? null,
-          capPerPayment: rule.capPerPayment ?? null,
-          capPerPeriod: rule.capPerPeriod ?? null,
-          periodDays: rule.periodDays ?? null,
-          minPayout: rule.minPayout ?? null,
-          priority: rule.priority ?? 0,
+          periodDays: args.rules[index]!.periodDays ?? null,
+          priority: columns.priority ?? 0,
         })),
       });
       return version;

@@ -1,11 +1,11 @@
 // Fuzz of the RUNNING server's webhook endpoint: ≥ 10,000 malformed deliveries (bad signatures, bad
 // headers, bad JSON, wrong shapes, wrong methods and types, oversize) must give zero 5xx and write zero rows.
 import http from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { generateWebhookSecret, signWebhook } from "~/integrations/webhook-verification.server";
-import { databaseTargets, type TestDatabase } from "../setup/databases";
-import { startAppServer, type AppServer } from "../setup/app-server";
+import { databaseTargets } from "../setup/databases";
+import { useServedApp } from "../setup/app-server";
 import { disputeEvent, paymentEvent, refundEvent } from "../mocks/dodo";
 
 const FUZZ_REQUESTS = 10_000;
@@ -179,20 +179,10 @@ function send(url: string, request: FuzzRequest, agent: http.Agent, retries = 1)
 const CONNECTION_REFUSED_BODY = 0;
 
 describe.each(databaseTargets())("webhook fuzz against the running server on $name", (target) => {
-  let db: TestDatabase;
-  let server: AppServer;
-
-  beforeAll(async () => {
-    db = await target.create();
-    server = await startAppServer(db);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await db?.destroy();
-  });
+  const app = useServedApp(target);
 
   async function rowCounts() {
-    const rows = await db.prisma.$queryRaw<{ table: string; n: bigint }[]>`
+    const rows = await app.db.prisma.$queryRaw<{ table: string; n: bigint }[]>`
       SELECT 'webhook_events' AS table, count(*) AS n FROM webhook_events
       UNION ALL SELECT 'payments', count(*) FROM payments
       UNION ALL SELECT 'refunds', count(*) FROM refunds
@@ -217,7 +207,7 @@ describe.each(databaseTargets())("webhook fuzz against the running server on $na
     async function worker() {
       while (next < requests.length) {
         const request = requests[next++]!;
-        const status = await send(`${server.url}/api/webhooks/dodo`, request, request.label === "oversize" ? oneShot : keepAlive);
+        const status = await send(`${app.server.url}/api/webhooks/dodo`, request, request.label === "oversize" ? oneShot : keepAlive);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (status >= 500) fiveXx.push(`${request.label} -> ${status}`);
         if (status >= 200 && status < 300) accepted += 1;
@@ -239,12 +229,12 @@ describe.each(databaseTargets())("webhook fuzz against the running server on $na
 
   it("control: one valid delivery through the same server IS recorded", async () => {
     const body = JSON.stringify(paymentEvent({ status: "succeeded", totalAmount: 500n }));
-    const response = await fetch(`${server.url}/api/webhooks/dodo`, {
+    const response = await fetch(`${app.server.url}/api/webhooks/dodo`, {
       method: "POST",
       headers: { ...signWebhook({ secret, webhookId: "msg_control", timestampSeconds: now(), body }), "content-type": "application/json" },
       body,
     });
     expect(response.status).toBe(200);
-    expect(await db.prisma.payment.count()).toBe(1);
+    expect(await app.db.prisma.payment.count()).toBe(1);
   });
 });

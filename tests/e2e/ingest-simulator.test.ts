@@ -3,10 +3,10 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { DodoWebhookVerifier } from "~/integrations/webhook-verification.server";
-import { databaseTargets, type TestDatabase } from "../setup/databases";
-import { startAppServer, type AppServer } from "../setup/app-server";
+import { databaseTargets } from "../setup/databases";
+import { useServedApp } from "../setup/app-server";
 
 delete process.env.DODO_PAYMENTS_API_KEY;
 delete process.env.DODO_PAYMENTS_WEBHOOK_KEY;
@@ -19,33 +19,23 @@ function formBody(fields: Record<string, string>) {
 }
 
 describe.each(databaseTargets())("checkout simulator on $name", (target) => {
-  let db: TestDatabase;
-  let server: AppServer;
-
-  beforeAll(async () => {
-    db = await target.create();
-    server = await startAppServer(db);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await db?.destroy();
-  });
+  const app = useServedApp(target);
 
   async function buyFirstProduct(): Promise<{ checkoutPage: string; productName: string }> {
-    const shop = await fetch(`${server.url}/shop`);
+    const shop = await fetch(`${app.server.url}/shop`);
     expect(shop.status).toBe(200);
     const html = await shop.text();
     expect(html).toContain("Checkout simulator in use");
     const productId = /name="productId" value="([0-9a-f-]{36})"/.exec(html)![1]!;
-    const product = await db.prisma.product.findUniqueOrThrow({ where: { id: productId } });
-    const response = await fetch(`${server.url}/api/checkout`, {
+    const product = await app.db.prisma.product.findUniqueOrThrow({ where: { id: productId } });
+    const response = await fetch(`${app.server.url}/api/checkout`, {
       method: "POST",
       body: formBody({ org: "default", productId, customerName: "Sim", customerEmail: "sim@example.com", quantity: "1" }),
       redirect: "manual",
     });
     expect(response.status).toBe(303);
     const location = response.headers.get("location")!;
-    expect(location).toMatch(new RegExp(`^${server.url}/simulator/checkout/cks_`));
+    expect(location).toMatch(new RegExp(`^${app.server.url}/simulator/checkout/cks_`));
     return { checkoutPage: location, productName: product.name };
   }
 
@@ -59,16 +49,16 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
 
     const paid = await fetch(checkoutPage, { method: "POST", body: formBody({ outcome: "pay" }), redirect: "manual" });
     expect(paid.status).toBe(303);
-    const successUrl = new URL(paid.headers.get("location")!, server.url);
+    const successUrl = new URL(paid.headers.get("location")!, app.server.url);
     expect(successUrl.pathname).toBe("/checkout/success");
     const success = await (await fetch(successUrl)).text();
     expect(success).toContain('data-payment-status="succeeded"');
     expect(success).toContain("simulated locally");
 
     const checkoutId = successUrl.searchParams.get("checkout")!;
-    const payment = await db.prisma.payment.findFirstOrThrow({ where: { checkoutSessionId: checkoutId } });
+    const payment = await app.db.prisma.payment.findFirstOrThrow({ where: { checkoutSessionId: checkoutId } });
     expect(payment.status).toBe("SUCCEEDED");
-    const events = await db.prisma.webhookEvent.findMany({ where: { rawBody: { contains: payment.dodoPaymentId } }, orderBy: { receivedAt: "asc" } });
+    const events = await app.db.prisma.webhookEvent.findMany({ where: { rawBody: { contains: payment.dodoPaymentId } }, orderBy: { receivedAt: "asc" } });
     expect(events.map((e) => e.eventType)).toEqual(["payment.processing", "payment.succeeded"]);
 
     // The deliveries verify with the secret kept in the data directory (and only with it).
@@ -82,10 +72,10 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
     expect(pageHtml).not.toContain(secret);
 
     // Later notifications from the simulator controls: a refund, then a dispute opened and lost.
-    const controls = await fetch(`${server.url}/simulator`);
+    const controls = await fetch(`${app.server.url}/simulator`);
     expect(await controls.text()).toContain(payment.dodoPaymentId);
     for (const intent of ["refund", "dispute-opened", "dispute-lost"]) {
-      const response = await fetch(`${server.url}/simulator?index`, {
+      const response = await fetch(`${app.server.url}/simulator?index`, {
         method: "POST",
         body: formBody({ intent, paymentId: payment.dodoPaymentId }),
       });
@@ -93,7 +83,7 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
       const text = await response.text();
       expect(text).not.toContain('role="alert"');
     }
-    const after = await db.prisma.payment.findUniqueOrThrow({ where: { id: payment.id }, include: { refunds: true, disputes: true } });
+    const after = await app.db.prisma.payment.findUniqueOrThrow({ where: { id: payment.id }, include: { refunds: true, disputes: true } });
     expect(after.refundedAmountMinor).toBe(after.totalAmountMinor);
     expect(after.refunds).toHaveLength(1);
     expect(after.disputes.map((d) => d.status)).toEqual(["LOST"]);
@@ -105,19 +95,19 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
     it(`${outcome}: the ledger records a ${status} payment and the page says nothing was charged`, async () => {
       const { checkoutPage } = await buyFirstProduct();
       const response = await fetch(checkoutPage, { method: "POST", body: formBody({ outcome }), redirect: "manual" });
-      const successUrl = new URL(response.headers.get("location")!, server.url);
+      const successUrl = new URL(response.headers.get("location")!, app.server.url);
       const html = await (await fetch(successUrl)).text();
       expect(html).toContain(`data-payment-status="${status}"`);
       expect(html).toContain("nothing was charged");
-      const payment = await db.prisma.payment.findFirstOrThrow({ where: { checkoutSessionId: successUrl.searchParams.get("checkout")! } });
+      const payment = await app.db.prisma.payment.findFirstOrThrow({ where: { checkoutSessionId: successUrl.searchParams.get("checkout")! } });
       expect(payment.status).toBe(status.toUpperCase());
-      expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(0);
+      expect(await app.db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(0);
     });
   }
 
   it("error: refunding more than was paid is refused with a message, not a 500", async () => {
-    const payment = await db.prisma.payment.findFirstOrThrow({ where: { status: "SUCCEEDED" } });
-    const response = await fetch(`${server.url}/simulator?index`, {
+    const payment = await app.db.prisma.payment.findFirstOrThrow({ where: { status: "SUCCEEDED" } });
+    const response = await fetch(`${app.server.url}/simulator?index`, {
       method: "POST",
       body: formBody({ intent: "refund", paymentId: payment.dodoPaymentId }),
     });

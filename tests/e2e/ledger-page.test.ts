@@ -1,29 +1,20 @@
 // The ledger page on the running server shows what a signed Dodo webhook recorded: the payment with
 // its exact amounts, the delivery under its webhook-id, and the audit trail.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { generateWebhookSecret } from "~/integrations/webhook-verification.server";
 import { newDodoId, paymentEvent, signedDelivery } from "../mocks/dodo";
-import { databaseTargets, type TestDatabase } from "../setup/databases";
-import { startAppServer, type AppServer } from "../setup/app-server";
+import { databaseTargets } from "../setup/databases";
+import { useServedApp } from "../setup/app-server";
 
 const secret = generateWebhookSecret();
 process.env.DODO_PAYMENTS_WEBHOOK_KEY = secret;
 delete process.env.DODO_PAYMENTS_API_KEY;
 
 describe.each(databaseTargets())("ledger page on $name", (target) => {
-  let db: TestDatabase;
-  let server: AppServer;
-  beforeAll(async () => {
-    db = await target.create();
-    server = await startAppServer(db);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await db?.destroy();
-  });
+  const app = useServedApp(target);
 
   it("is empty and says how to fill it before any payment", async () => {
-    const response = await fetch(`${server.url}/ledger`);
+    const response = await fetch(`${app.server.url}/ledger`);
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain("No payment yet");
@@ -36,11 +27,11 @@ describe.each(databaseTargets())("ledger page on $name", (target) => {
       secret,
       paymentEvent({ paymentId, status: "succeeded", totalAmount: 123_456n, settlementAmount: 119_701n, settlementCurrency: "USD" }),
     );
-    const posted = await fetch(`${server.url}/api/webhooks/dodo`, { method: "POST", headers: delivery.headers, body: delivery.body });
+    const posted = await fetch(`${app.server.url}/api/webhooks/dodo`, { method: "POST", headers: delivery.headers, body: delivery.body });
     expect(posted.status).toBe(200);
 
     // When the ledger page is read
-    const html = await (await fetch(`${server.url}/ledger`)).text();
+    const html = await (await fetch(`${app.server.url}/ledger`)).text();
 
     // Then the row carries the payment, its status and both amounts to the cent
     const row = new RegExp(`<tr data-payment="${paymentId}">(.*?)</tr>`, "s").exec(html)?.[1];

@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createApp } from "../../scripts/app.mjs";
+import { afterAll, beforeAll } from "vitest";
 import { setDatabase, clearDatabase, type Database } from "~/utils/db.server";
+import type { DatabaseTarget, TestDatabase } from "./databases";
 
 const BUILD = path.resolve("build/server/index.js");
 
@@ -47,4 +49,27 @@ export async function startAppServer(database: Database): Promise<AppServer> {
       clearDatabase();
     },
   };
+}
+
+export interface ServedApp {
+  readonly db: TestDatabase;
+  readonly server: AppServer;
+}
+
+/**
+ * A fresh database of `target` (seeded by `seed`, before the first request) and the app served over it,
+ * for the tests of the calling describe block: opened before them, closed and dropped after them.
+ */
+export function useServedApp(target: DatabaseTarget, seed?: (db: TestDatabase) => Promise<void>): ServedApp {
+  const app = {} as { db: TestDatabase; server: AppServer };
+  beforeAll(async () => {
+    app.db = await target.create();
+    await seed?.(app.db);
+    app.server = await startAppServer(app.db);
+  });
+  afterAll(async () => {
+    await app.server?.close();
+    await app.db?.destroy();
+  });
+  return app;
 }
