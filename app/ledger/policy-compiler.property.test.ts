@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { U64_MAX } from "./money";
 import { assertValidPolicy, isValidatedPolicy, type PayoutRuleSpec, type PolicyVersion, type RecipientState } from "./policy";
 import { compilePayout, type CompileInput, type PayoutLine, type PayoutPlan } from "./policy-compiler";
+import { linesFromTraceRecord, traceRecord, type TraceRecord } from "./policy-trace";
 
 const RUNS = 2000;
 
@@ -401,6 +402,19 @@ describe("compilePayout properties", () => {
           visited.push({ recipientId: rule.recipientId, ruleId: rule.id, outcome, holdReason, accrued, balanceReleased, clawbackNetted }),
         );
         expect(visited).toEqual(expected);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a plan's trace record, through JSON as the audit log stores it, gives back exactly its lines and totals", () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const plan = compilePayout(input);
+        const stored = JSON.parse(JSON.stringify(traceRecord(plan, plan.lines.length))) as TraceRecord;
+        expect(linesFromTraceRecord(stored)).toEqual(plan.lines);
+        expect(stored.totals).toEqual(Object.fromEntries(Object.entries(plan.totals).map(([key, value]) => [key, value.toString()])));
+        expect([stored.distributable, stored.remainder, stored.lineCount]).toEqual([plan.distributable.toString(), plan.remainder.toString(), plan.lines.length]);
       }),
       { numRuns: RUNS },
     );

@@ -1,7 +1,7 @@
 // Human-readable explanation of one compiled payout line, step by step, for the operator UI and exports.
 // Pure formatting of the compiler's structured trace; no figure here is computed anew except for display.
 import { formatMoney } from "./money";
-import type { PayoutLine } from "./policy-compiler";
+import type { PayoutLine, PayoutPlan } from "./policy-compiler";
 
 export interface ExplainOptions {
   /** Decimals of the payout token (6 for sUSD). */
@@ -62,4 +62,107 @@ export function explainPayoutLine(line: PayoutLine, options: ExplainOptions = {}
     steps.push("nothing to pay");
   }
   return steps;
+}
+
+// ---------------------------------------------------------------- the trace as an audit record
+
+/**
+ * A compiled plan's trace as the audit log keeps it (`payout_run.compiled`): totals, and every line as an
+ * array of values in the order `lineFields` names, once per record rather than once per line (the keys
+ * were most of the record's bytes; the worker writes one record per payment, decision 006). Amounts are
+ * decimal strings of base units (JSON has no bigint). `linesFromTraceRecord` gives the PayoutLines back.
+ */
+export interface TraceRecord {
+  distributable: string;
+  remainder: string;
+  totals: Record<string, string>;
+  lineCount: number;
+  /** The PayoutLine field each position of a line holds. */
+  lineFields: readonly (keyof PayoutLine)[];
+  /** One array per line, `lineFields` order; empty when there were more lines than a record keeps. */
+  lines: (string | number | boolean | null)[][];
+}
+
+const LINE_FIELDS = [
+  "ruleId",
+  "recipientId",
+  "kind",
+  "basisPoints",
+  "fixedAmount",
+  "basis",
+  "fractionalRemainder",
+  "roundedUp",
+  "uncapped",
+  "capApplied",
+  "capExcess",
+  "shortfall",
+  "share",
+  "balanceBefore",
+  "clawbackOwed",
+  "clawbackNetted",
+  "clawbackCarried",
+  "accrued",
+  "balanceReleased",
+  "balanceAfter",
+  "transfer",
+  "outcome",
+  "holdReason",
+] as const satisfies readonly (keyof PayoutLine)[];
+
+// Every field of a line is in the record: this fails to compile when PayoutLine gains one.
+type MissingLineField = Exclude<keyof PayoutLine, (typeof LINE_FIELDS)[number]>;
+const everyLineField: MissingLineField extends never ? true : false = true;
+void everyLineField;
+
+const BIGINT_FIELDS: ReadonlySet<keyof PayoutLine> = new Set([
+  "fixedAmount",
+  "basis",
+  "uncapped",
+  "capExcess",
+  "shortfall",
+  "share",
+  "balanceBefore",
+  "clawbackOwed",
+  "clawbackNetted",
+  "clawbackCarried",
+  "accrued",
+  "balanceReleased",
+  "balanceAfter",
+  "transfer",
+]);
+
+/** Beyond this many lines a record keeps the totals only; the run's rows hold every amount. */
+export const TRACE_RECORD_MAX_LINES = 10_000;
+
+export function traceRecord(plan: PayoutPlan, lineCount: number): TraceRecord {
+  const complete = lineCount <= TRACE_RECORD_MAX_LINES;
+  const totals: Record<string, string> = {};
+  for (const [key, value] of Object.entries(plan.totals)) totals[key] = value.toString();
+  return {
+    distributable: plan.distributable.toString(),
+    remainder: plan.remainder.toString(),
+    totals,
+    lineCount,
+    lineFields: LINE_FIELDS,
+    lines: complete
+      ? plan.lines.map((line) =>
+          LINE_FIELDS.map((field) => {
+            const value = line[field];
+            return typeof value === "bigint" ? value.toString() : value;
+          }),
+        )
+      : [],
+  };
+}
+
+/** The lines of a trace record, as the compiler made them (for explainPayoutLine and the operator UI). */
+export function linesFromTraceRecord(record: Pick<TraceRecord, "lineFields" | "lines">): PayoutLine[] {
+  return record.lines.map((values) => {
+    const line: Record<string, unknown> = {};
+    record.lineFields.forEach((field, i) => {
+      const value = values[i] ?? null;
+      line[field] = BIGINT_FIELDS.has(field) && value !== null ? BigInt(value as string) : value;
+    });
+    return line as unknown as PayoutLine;
+  });
 }
