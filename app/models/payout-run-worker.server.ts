@@ -1,19 +1,28 @@
 // The payout-run worker: drains the compile requests the webhook leaves in payout_run_requests (the outbox)
 // and compiles each payment's run outside the webhook's transaction. Safe with several workers (SKIP LOCKED).
-import type { Prisma, PrismaClient } from "~/generated/prisma/client";
+// On the driver, set-based (decision 006): a batch of requests is claimed, compiled and completed in a
+// handful of statements, however many requests it holds.
 import { log, redact } from "~/utils/log.server";
+import { sql, type SqlTransaction } from "~/utils/sql.server";
 import { PAYOUT_RUN_REQUESTS_CHANNEL, recordedPaymentFromRow, type PaymentRowText, type RecordedPayment } from "./payments.server";
-import { compilePayoutRunForPayment, type CompiledRun } from "./payout-runs.server";
+import { compilePaymentRuns, type CompiledRun } from "./payout-runs.server";
 
-type Tx = Prisma.TransactionClient;
+/** What the worker needs of the database: driver transactions and statements (Database has both). */
+export interface WorkerDatabase {
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  query<Row = Record<string, unknown>>(statement: ReturnType<typeof sql>): Promise<Row[]>;
+}
 
-/** Compiles one payment's run in the given transaction; the real compiler unless a test replaces it. */
-export type CompileFn = (tx: Tx, payment: RecordedPayment) => Promise<Pick<CompiledRun, "payoutRunId">>;
+/**
+ * Compiles a batch of payments' runs in the given transaction, one result per payment in order: the
+ * real compiler (compilePaymentRuns) unless a test replaces it.
+ */
+export type CompileFn = (tx: SqlTransaction, payments: readonly RecordedPayment[]) => Promise<Pick<CompiledRun, "payoutRunId">[]>;
 
 export interface DrainOptions {
-  /** At most this many requests are attempted (default 100). */
+  /** At most this many requests are attempted (default 1,000). */
   limit?: number;
-  /** Requests compiled per transaction (default 10; 1 = one transaction each). */
+  /** Requests compiled per transaction (default 100; 1 = one transaction each). */
   batch?: number;
   /** Requests due at this time are claimable (default: now); a test passes a later time to skip the backoff. */
   now?: Date;
@@ -32,75 +41,71 @@ export interface DrainResult {
 export { PAYOUT_RUN_REQUESTS_CHANNEL };
 
 const LAST_ERROR_MAX = 2000;
-const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 60_000 } as const;
 
 /** A claimed request (`request_id`) with its payment's row. */
 type ClaimedRow = PaymentRowText & { request_id: string };
 
 /**
  * Up to `size` requests in one short transaction (PGlite has one connection: webhooks interleave between
- * batches): claim the oldest due requests, skipping those another worker holds, compile each, mark them
- * completed in one statement. The compiler takes the organization's payout lock itself (re-entrant within
- * the transaction) and is idempotent per payment. Compiled in organization order, so two workers holding
- * requests of the same organizations take their locks in the same order and cannot deadlock.
+ * batches): claim the oldest due requests, skipping those another worker holds, compile them together,
+ * mark them completed in one statement. The compiler takes each organization's payout lock in id order
+ * and is idempotent per payment, so two workers cannot deadlock or compile a payment twice.
  */
 async function attemptBatch(
-  prisma: PrismaClient,
+  db: WorkerDatabase,
   args: { now: Date; compile: CompileFn; size: number; onlyId?: string },
   claimed: string[],
 ): Promise<(string | null)[]> {
-  return prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<ClaimedRow[]>`
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<ClaimedRow>(sql`
       SELECT r.id AS request_id, p.id, p.organization_id, p.dodo_payment_id, p.checkout_session_id, p.status::text AS status,
              p.total_amount_minor::text AS total_amount_minor, p.currency,
              p.settlement_amount_minor::text AS settlement_amount_minor, p.settlement_currency,
              p.refunded_amount_minor::text AS refunded_amount_minor
       FROM payout_run_requests r JOIN payments p ON p.id = r.payment_id
-      WHERE r.completed_at IS NULL AND r.available_at <= ${args.now}
+      WHERE r.completed_at IS NULL AND r.available_at <= ${args.now}::timestamptz
         AND (${args.onlyId ?? null}::uuid IS NULL OR r.id = ${args.onlyId ?? null}::uuid)
       ORDER BY r.available_at, r.created_at
       LIMIT ${args.size}
-      FOR UPDATE OF r SKIP LOCKED`;
+      FOR UPDATE OF r SKIP LOCKED`);
     if (rows.length === 0) return [];
-    rows.sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
     claimed.push(...rows.map((row) => row.request_id));
-    const done: { id: string; run_id: string | null }[] = [];
-    for (const row of rows) {
-      const payment = recordedPaymentFromRow(row);
-      const { payoutRunId } = await args.compile(tx, payment);
-      done.push({ id: row.request_id, run_id: payoutRunId });
-    }
-    await tx.$executeRaw`
+    const results = await args.compile(tx, rows.map(recordedPaymentFromRow));
+    if (results.length !== rows.length) throw new Error(`payout run compile returned ${results.length} results for ${rows.length} payments`);
+    const done = rows.map((row, i) => ({ id: row.request_id, run_id: results[i]!.payoutRunId }));
+    await tx.query(sql`
       UPDATE payout_run_requests r
       SET completed_at = greatest(now(), r.created_at), payout_run_id = d.run_id, attempts = r.attempts + 1, last_error = NULL
       FROM jsonb_to_recordset(${JSON.stringify(done)}::jsonb) AS d(id uuid, run_id uuid)
-      WHERE r.id = d.id`;
+      WHERE r.id = d.id`);
     return done.map((d) => d.run_id);
-  }, TRANSACTION_OPTIONS);
+  });
 }
 
-async function recordFailure(prisma: PrismaClient, requestId: string, error: unknown): Promise<void> {
+async function recordFailure(db: WorkerDatabase, requestId: string, error: unknown): Promise<void> {
   const message = redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, LAST_ERROR_MAX);
   // Only while still pending: another worker may have completed it since our rollback released it.
   // Backoff after the n-th failure: 1 s, 2 s, 4 s ... capped at 5 minutes (`attempts` is the old value).
-  await prisma.$executeRaw`
+  await db.query(sql`
     UPDATE payout_run_requests
     SET attempts = attempts + 1, last_error = ${message},
         available_at = now() + make_interval(secs => least(power(2, least(attempts, 20)), 300))
-    WHERE id = ${requestId}::uuid AND completed_at IS NULL`;
+    WHERE id = ${requestId}::uuid AND completed_at IS NULL`);
   log.warn("payout run compile failed; will retry", { requestId, error: message });
 }
 
+const compileWithRealCompiler: CompileFn = (tx, payments) => compilePaymentRuns(tx, payments);
+
 /**
- * Compile the due requests, `batch` per transaction (default 10), until none is left or `limit` were
+ * Compile the due requests, `batch` per transaction (default 100), until none is left or `limit` were
  * attempted. When a batch fails, its requests are retried one per transaction, so one bad request neither
  * holds back the others nor charges them an attempt. A request's own failure rolls its attempt back and
  * is recorded on it (attempts + 1, last_error, a later available_at); it stays pending, never dropped.
  */
-export async function drainPayoutRunRequests(prisma: PrismaClient, options: DrainOptions = {}): Promise<DrainResult> {
-  const limit = options.limit ?? 100;
-  const batch = Math.max(1, options.batch ?? 10);
-  const compile = options.compile ?? compilePayoutRunForPayment;
+export async function drainPayoutRunRequests(db: WorkerDatabase, options: DrainOptions = {}): Promise<DrainResult> {
+  const limit = options.limit ?? 1_000;
+  const batch = Math.max(1, options.batch ?? 100);
+  const compile = options.compile ?? compileWithRealCompiler;
   const result: DrainResult = { compiled: 0, held: 0, failed: 0 };
   const count = (runIds: (string | null)[]) => {
     for (const runId of runIds) {
@@ -113,7 +118,7 @@ export async function drainPayoutRunRequests(prisma: PrismaClient, options: Drai
     const claimed: string[] = [];
     const now = options.now ?? new Date();
     try {
-      const runIds = await attemptBatch(prisma, { now, compile, size: Math.min(batch, limit - attempted) }, claimed);
+      const runIds = await attemptBatch(db, { now, compile, size: Math.min(batch, limit - attempted) }, claimed);
       if (runIds.length === 0) break;
       attempted += runIds.length;
       count(runIds);
@@ -123,15 +128,15 @@ export async function drainPayoutRunRequests(prisma: PrismaClient, options: Drai
       attempted += claimed.length;
       if (claimed.length === 1) {
         result.failed++;
-        await recordFailure(prisma, claimed[0]!, error);
+        await recordFailure(db, claimed[0]!, error);
         continue;
       }
       for (const id of claimed) {
         try {
-          count(await attemptBatch(prisma, { now, compile, size: 1, onlyId: id }, []));
+          count(await attemptBatch(db, { now, compile, size: 1, onlyId: id }, []));
         } catch (single) {
           result.failed++;
-          await recordFailure(prisma, id, single);
+          await recordFailure(db, id, single);
         }
       }
     }
@@ -156,8 +161,14 @@ export function wakePayoutRunWorkers(): void {
 export interface PayoutRunWorkerOptions {
   /** Poll interval (default 500 ms): finds requests left by a crash, or whose retry backoff ran out. */
   intervalMs?: number;
-  /** Requests per drain before the worker looks at its wake-ups again (default 50). */
-  batch?: number;
+  /** Requests per drain before the worker looks at its wake-ups again (default 500). */
+  limit?: number;
+  /**
+   * Awake, drain every this many ms (default 100): the requests of a burst of webhooks are compiled in
+   * batches of tens rather than one transaction each. Runs wait for an operator's approval, so 0.1 s
+   * more before a run is READY costs nobody anything.
+   */
+  gatherMs?: number;
   /**
    * Subscribe to request notifications (Database.listen on PAYOUT_RUN_REQUESTS_CHANNEL): how a worker in
    * its own process hears of the webhook's commits. Without it only this process's webhooks wake it.
@@ -166,18 +177,22 @@ export interface PayoutRunWorkerOptions {
 }
 
 /**
- * Polls for due requests every `intervalMs` and whenever woken (by this process's webhooks, or by a
- * notification when `listen` is given). Requests left by a crash, by another process, or by a failed
- * attempt whose backoff ran out are found by the poll.
+ * Asleep, the worker listens (when `listen` is given) and polls every `intervalMs`; a notification or a
+ * wake-up from this process's webhooks wakes it. Awake, it stops listening (during a burst of webhooks
+ * every commit would otherwise wake this process and a PostgreSQL backend for nothing, decision 006),
+ * and drains every `gatherMs` until a drain finds nothing; then it listens again and drains once more,
+ * which catches whatever was committed before the subscription was up. Requests left by a crash, by
+ * another process, or by a failed attempt whose backoff ran out are found by the poll.
  */
-export function startPayoutRunWorker(prisma: PrismaClient, options: PayoutRunWorkerOptions = {}): PayoutRunWorker {
+export function startPayoutRunWorker(db: WorkerDatabase, options: PayoutRunWorkerOptions = {}): PayoutRunWorker {
   const intervalMs = options.intervalMs ?? 500;
-  const batch = options.batch ?? 50;
+  const limit = options.limit ?? 500;
+  const gatherMs = options.gatherMs ?? 100;
   let stopped = false;
   let woken = false;
   let sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  let gathering: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   let unlisten: (() => Promise<void>) | undefined;
-  let listening = false;
 
   const wake = () => {
     woken = true;
@@ -186,30 +201,44 @@ export function startPayoutRunWorker(prisma: PrismaClient, options: PayoutRunWor
       sleeper.resolve();
     }
   };
-  const sleep = () =>
+  /** Resolves after `ms`, or at once when the worker stops (wake-ups do not cut it short). */
+  const pause = (ms: number, slot: "sleep" | "gather") =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, intervalMs);
+      const timer = setTimeout(resolve, ms);
       timer.unref();
-      sleeper = { timer, resolve };
+      if (slot === "sleep") sleeper = { timer, resolve };
+      else gathering = { timer, resolve };
     }).finally(() => {
-      sleeper = undefined;
+      if (slot === "sleep") sleeper = undefined;
+      else gathering = undefined;
     });
-  /** (Re)subscribes when `listen` is given and the subscription is not up; polling covers the gap, loudly. */
-  const ensureListening = async () => {
-    if (!options.listen || listening || stopped) return;
+  /** Listens when `listen` is given and it is not listening; polling covers a failure, loudly. */
+  const subscribe = async () => {
+    if (!options.listen || unlisten || stopped) return;
     try {
       unlisten = await options.listen(wake, (error) => {
-        listening = false;
         unlisten = undefined;
         log.warn("payout run worker: lost its notification connection; polling until it listens again", { error: error.message });
       });
-      listening = true;
-      // Requests committed before the subscription was up are found by the drain that follows.
-      wake();
     } catch (error) {
       log.warn("payout run worker: cannot listen for notifications; polling every interval", {
         error: error instanceof Error ? error.message : String(error),
       });
+    }
+  };
+  const unsubscribe = async () => {
+    const stop = unlisten;
+    unlisten = undefined;
+    await stop?.();
+  };
+  /** One drain; how many requests it attempted (0 after a failure to reach the queue, which is logged). */
+  const drain = async () => {
+    try {
+      const result = await drainPayoutRunRequests(db, { limit });
+      return result.compiled + result.held + result.failed;
+    } catch (error) {
+      log.error("payout run worker: drain failed", { error: error instanceof Error ? error.message : String(error) });
+      return 0;
     }
   };
 
@@ -217,19 +246,21 @@ export function startPayoutRunWorker(prisma: PrismaClient, options: PayoutRunWor
   running.add(handle);
   const loop = (async () => {
     while (!stopped) {
-      await ensureListening();
+      // Asleep: listening; the drain catches what was committed before the subscription was up.
+      await subscribe();
       woken = false;
-      let result: DrainResult | undefined;
-      try {
-        result = await drainPayoutRunRequests(prisma, { limit: batch });
-      } catch (error) {
-        log.error("payout run worker: drain failed", { error: error instanceof Error ? error.message : String(error) });
+      if ((await drain()) === 0 && !stopped && !woken) {
+        await pause(intervalMs, "sleep");
+        // The poll found its interval over with nothing heard: drain, and sleep again.
+        if (!woken) continue;
       }
       if (stopped) break;
-      const busy = result !== undefined && result.compiled + result.held + result.failed >= batch;
-      if (!busy && !woken) await sleep();
+      // Awake: a burst. Not listening; gather, drain, until a drain finds nothing.
+      await unsubscribe();
+      do await pause(gatherMs, "gather");
+      while (!stopped && (await drain()) > 0);
     }
-    await unlisten?.();
+    await unsubscribe();
   })();
 
   return {
@@ -238,6 +269,10 @@ export function startPayoutRunWorker(prisma: PrismaClient, options: PayoutRunWor
       stopped = true;
       running.delete(handle);
       wake();
+      if (gathering) {
+        clearTimeout(gathering.timer);
+        gathering.resolve();
+      }
       await loop;
     },
   };

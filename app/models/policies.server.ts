@@ -13,6 +13,7 @@ import {
   type RecipientState,
 } from "~/ledger/policy";
 import { isUniqueViolation } from "~/utils/db-errors.server";
+import { sql, type SqlQueryable } from "~/utils/sql.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -138,49 +139,82 @@ export interface LoadedPolicy {
   periodDays: Map<string, number>;
 }
 
-/** The organization's active policy version in the compiler's shape (rules in recipient id order), or null. */
-export async function loadActivePolicy(db: Db, organizationId: string): Promise<LoadedPolicy | null> {
-  const version = await db.payoutPolicyVersion.findFirst({
-    where: { organizationId, status: "ACTIVE" },
-    include: { rules: { orderBy: { recipientId: "asc" } } },
-  });
-  if (!version) return null;
+interface RuleRow {
+  version_id: string;
+  version: number;
+  require_verified_recipients: boolean;
+  id: string | null;
+  recipient_id: string;
+  kind: PayoutRuleKind;
+  basis_points: number | null;
+  fixed_amount: string | null;
+  cap_per_payment: string | null;
+  cap_per_period: string | null;
+  period_days: number | null;
+  min_payout: string | null;
+  priority: number;
+}
+
+const bigintOrNull = (text: string | null) => (text === null ? null : BigInt(text));
+
+/**
+ * The organization's active policy version in the compiler's shape (rules in recipient id order), or
+ * null. One statement on the driver (the payout-run worker reads it once per batch, decision 006).
+ */
+export async function loadActivePolicy(db: SqlQueryable, organizationId: string): Promise<LoadedPolicy | null> {
+  const rows = await db.query<RuleRow>(sql`
+    SELECT v.id AS version_id, v.version, v.require_verified_recipients,
+           r.id, r.recipient_id, r.kind::text AS kind, r.basis_points, r.fixed_amount::text AS fixed_amount,
+           r.cap_per_payment::text AS cap_per_payment, r.cap_per_period::text AS cap_per_period, r.period_days,
+           r.min_payout::text AS min_payout, r.priority
+    FROM payout_policy_versions v LEFT JOIN payout_rules r ON r.policy_version_id = v.id
+    WHERE v.organization_id = ${organizationId}::uuid AND v.status = 'ACTIVE'
+    ORDER BY r.recipient_id, r.id`);
+  const first = rows[0];
+  if (!first) return null;
   const periodDays = new Map<string, number>();
-  const rules: PayoutRuleSpec[] = version.rules.map((rule) => {
-    if (rule.periodDays !== null) periodDays.set(rule.id, rule.periodDays);
-    return {
-      id: rule.id,
-      recipientId: rule.recipientId,
-      kind: rule.kind,
-      basisPoints: rule.basisPoints,
-      fixedAmount: rule.fixedAmount,
-      capPerPayment: rule.capPerPayment,
-      capPerPeriod: rule.capPerPeriod,
-      minPayout: rule.minPayout,
-      priority: rule.priority,
-    };
+  const rules: PayoutRuleSpec[] = [];
+  for (const row of rows) {
+    if (row.id === null) continue; // a version without rules: the validation below refuses it
+    if (row.period_days !== null) periodDays.set(row.id, row.period_days);
+    rules.push({
+      id: row.id,
+      recipientId: row.recipient_id,
+      kind: row.kind,
+      basisPoints: row.basis_points,
+      fixedAmount: bigintOrNull(row.fixed_amount),
+      capPerPayment: bigintOrNull(row.cap_per_payment),
+      capPerPeriod: bigintOrNull(row.cap_per_period),
+      minPayout: bigintOrNull(row.min_payout),
+      priority: row.priority,
+    });
+  }
+  const policy = assertValidPolicy({
+    id: first.version_id,
+    version: first.version,
+    requireVerifiedRecipients: first.require_verified_recipients,
+    rules,
   });
-  const policy = assertValidPolicy({ id: version.id, version: version.version, requireVerifiedRecipients: version.requireVerifiedRecipients, rules });
   return { policy, periodDays };
 }
 
 /**
  * What each period-capped rule already paid in its current period: the sum of its transfers in runs
- * compiled within the last `periodDays` days, cancelled runs excluded. Shares that accrued and were not
- * paid yet count when they are paid (transfers are the only per-rule record the schema keeps).
+ * compiled within the last `periodDays` days of `now`, cancelled runs excluded. Shares that accrued and
+ * were not paid yet count when they are paid (transfers are the only per-rule record the schema keeps).
+ * One statement for every capped rule; none when no rule has a period cap.
  */
-export async function loadPeriodToDate(db: Db, periodDays: ReadonlyMap<string, number>, now: Date): Promise<Map<string, bigint>> {
-  const byDays = new Map<number, string[]>();
-  for (const [ruleId, days] of periodDays) byDays.set(days, [...(byDays.get(days) ?? []), ruleId]);
+export async function loadPeriodToDate(db: SqlQueryable, periodDays: ReadonlyMap<string, number>, now: Date): Promise<Map<string, bigint>> {
   const result = new Map<string, bigint>();
-  for (const [days, ruleIds] of byDays) {
-    const since = new Date(now.getTime() - days * 86_400_000);
-    const sums = await db.payoutTransfer.groupBy({
-      by: ["ruleId"],
-      where: { ruleId: { in: ruleIds }, run: { createdAt: { gte: since }, status: { not: "CANCELLED" } } },
-      _sum: { amount: true },
-    });
-    for (const sum of sums) if (sum.ruleId) result.set(sum.ruleId, sum._sum.amount ?? 0n);
-  }
+  if (periodDays.size === 0) return result;
+  const windows = [...periodDays].map(([ruleId, days]) => ({ rule_id: ruleId, since: new Date(now.getTime() - days * 86_400_000).toISOString() }));
+  const rows = await db.query<{ rule_id: string; amount: string }>(sql`
+    SELECT t.rule_id, sum(t.amount)::text AS amount
+    FROM jsonb_to_recordset(${JSON.stringify(windows)}::jsonb) AS w(rule_id uuid, since timestamptz)
+    JOIN payout_transfers t ON t.rule_id = w.rule_id
+    JOIN payout_runs r ON r.id = t.run_id
+    WHERE r.created_at >= w.since AND r.status <> 'CANCELLED'
+    GROUP BY t.rule_id`);
+  for (const row of rows) result.set(row.rule_id, BigInt(row.amount));
   return result;
 }

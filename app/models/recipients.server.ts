@@ -14,6 +14,7 @@ import {
   type WalletKind,
 } from "~/ledger/wallet";
 import { isUniqueViolation } from "~/utils/db-errors.server";
+import { sql, type SqlQueryable } from "~/utils/sql.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -166,46 +167,48 @@ export interface RecipientRow {
 
 /**
  * The compiler's view of recipients: status, verification, accrued balance (ACCRUAL - ACCRUAL_PAID)
- * and open clawbacks (CLAWBACK - CLAWBACK_NETTED), folded from the insert-only balance entries.
- * The Map iterates in ascending id order, which lets the compiler merge instead of hashing.
+ * and open clawbacks (CLAWBACK - CLAWBACK_NETTED), folded from the insert-only balance entries, in one
+ * statement on the driver. The Map iterates in ascending id order, which lets the compiler merge
+ * instead of hashing.
  */
 export async function loadRecipientStates(
-  db: Db,
+  db: SqlQueryable,
   organizationId: string,
   recipientIds: readonly string[],
 ): Promise<{ states: Map<string, RecipientState>; rows: Map<string, RecipientRow> }> {
-  const rows = await db.recipient.findMany({
-    where: { organizationId, id: { in: [...recipientIds] } },
-    select: { id: true, status: true, walletVerifiedAt: true, tokenAccount: true },
-    orderBy: { id: "asc" },
-  });
-  const sums = await db.recipientBalanceEntry.groupBy({
-    by: ["recipientId", "kind"],
-    where: { organizationId, recipientId: { in: [...recipientIds] } },
-    _sum: { amount: true },
-  });
-  const balance = new Map<string, bigint>();
-  const owed = new Map<string, bigint>();
-  for (const sum of sums) {
-    const amount = sum._sum.amount ?? 0n;
-    const target = sum.kind === "ACCRUAL" || sum.kind === "ACCRUAL_PAID" ? balance : owed;
-    const signed = sum.kind === "ACCRUAL" || sum.kind === "CLAWBACK" ? amount : -amount;
-    target.set(sum.recipientId, (target.get(sum.recipientId) ?? 0n) + signed);
-  }
-  // Postgres orders uuids by their bytes, which is the order of their lowercase hex text; sort again
-  // in code-unit order anyway so the merge path never depends on a collation.
-  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const found = await db.query<{
+    id: string;
+    status: RecipientStatus;
+    wallet_verified_at: Date | string | null;
+    token_account: string;
+    balance: string;
+    clawback_owed: string;
+  }>(sql`
+    SELECT r.id, r.status::text AS status, r.wallet_verified_at, r.token_account,
+           coalesce(b.balance, 0)::text AS balance, coalesce(b.clawback_owed, 0)::text AS clawback_owed
+    FROM recipients r
+    LEFT JOIN LATERAL (
+      SELECT sum(CASE e.kind WHEN 'ACCRUAL' THEN e.amount WHEN 'ACCRUAL_PAID' THEN -e.amount ELSE 0 END) AS balance,
+             sum(CASE e.kind WHEN 'CLAWBACK' THEN e.amount WHEN 'CLAWBACK_NETTED' THEN -e.amount ELSE 0 END) AS clawback_owed
+      FROM recipient_balance_entries e
+      WHERE e.recipient_id = r.id AND e.organization_id = r.organization_id
+    ) b ON true
+    WHERE r.organization_id = ${organizationId}::uuid
+      AND r.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(recipientIds)}::jsonb)::uuid)`);
+  // Code-unit order, so the merge path never depends on a collation.
+  found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const states = new Map<string, RecipientState>();
-  const byId = new Map<string, RecipientRow>();
-  for (const row of rows) {
+  const rows = new Map<string, RecipientRow>();
+  for (const row of found) {
+    const walletVerifiedAt = row.wallet_verified_at === null ? null : new Date(row.wallet_verified_at);
     states.set(row.id, {
       id: row.id,
       status: row.status,
-      walletVerified: row.walletVerifiedAt !== null,
-      balance: balance.get(row.id) ?? 0n,
-      clawbackOwed: owed.get(row.id) ?? 0n,
+      walletVerified: walletVerifiedAt !== null,
+      balance: BigInt(row.balance),
+      clawbackOwed: BigInt(row.clawback_owed),
     });
-    byId.set(row.id, row);
+    rows.set(row.id, { id: row.id, status: row.status, walletVerifiedAt, tokenAccount: row.token_account });
   }
-  return { states, rows: byId };
+  return { states, rows };
 }

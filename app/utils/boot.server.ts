@@ -37,7 +37,7 @@ export function boot(options: BootOptions = {}): Promise<BootResult> {
     // On PostgreSQL it can run in its own process: a compile (40 ms at 100,000 recipients, and the
     // statements around it) then neither blocks this event loop nor takes its core from webhooks.
     const payoutWorker = options.payoutWorker === "auto" && database.mode === "postgres" ? "process" : "inline";
-    if (payoutWorker === "inline") payoutRunWorker = startPayoutRunWorker(database.prisma);
+    if (payoutWorker === "inline") payoutRunWorker = startPayoutRunWorker(database);
     log.info("database ready", {
       mode: database.mode,
       location: database.location,
@@ -69,7 +69,7 @@ export async function startPayoutRunWorkerProcess(): Promise<{ stop(): Promise<v
   if (!env.DATABASE_URL) throw new Error("the payout-run worker process needs DATABASE_URL (PostgreSQL)");
   // Three connections: the listener, and the drain's transaction with room for a retry.
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize: 3 });
-  const worker = startPayoutRunWorker(database.prisma, {
+  const worker = startPayoutRunWorker(database, {
     listen: (onNotify, onLost) => database.listen(PAYOUT_RUN_REQUESTS_CHANNEL, onNotify, onLost),
   });
   log.info("payout run worker ready", { location: database.location });

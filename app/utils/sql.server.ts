@@ -46,3 +46,6 @@ function toParameter(value: SqlValue): string | number | boolean | null {
 export interface SqlTransaction {
   query<Row = Record<string, unknown>>(statement: SqlStatement): Promise<Row[]>;
 }
+
+/** Where a read may run: inside a transaction, or on the database itself (each statement on its own). */
+export type SqlQueryable = SqlTransaction;

@@ -10,6 +10,7 @@ import type { RecordedPayment } from "~/models/payments.server";
 import { compilePayoutRunForPayment, compileSweepRun, getPayoutRun, recordRefundClawbacks } from "~/models/payout-runs.server";
 import { createRecipient, loadRecipientStates, recordClawback, setRecipientStatus } from "~/models/recipients.server";
 import { toDatabaseError } from "~/utils/db-errors.server";
+import { linesFromTraceRecord, type TraceRecord } from "~/ledger/policy-trace";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
 
 const MINT = "So11111111111111111111111111111111111111112";
@@ -74,7 +75,7 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
   }
 
   function compile(payment: RecordedPayment, now = NOW) {
-    return prisma.$transaction((tx) => compilePayoutRunForPayment(tx, payment, { now }));
+    return db.transaction((tx) => compilePayoutRunForPayment(tx, payment, { now }));
   }
 
   /** The run's money as the database holds it, checked against the conservation identity. */
@@ -116,7 +117,9 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const edit = await prisma.payoutRule.updateMany({ where: { policyVersionId: version.id }, data: { priority: 9 } }).catch((e: unknown) => e);
     expect((toDatabaseError(edit) as { code?: string }).code).toBe("IMMUTABLE_POLICY_VERSION");
     const audit = await prisma.auditLog.findFirstOrThrow({ where: { entityId: run.id, action: "payout_run.compiled" } });
-    expect((audit.data as { lines: unknown[] }).lines).toHaveLength(3);
+    // the audit row keeps the compiler's whole trace: its lines decode to exactly the plan's
+    expect(linesFromTraceRecord(audit.data as unknown as TraceRecord)).toEqual(compiled.plan!.lines);
+    expect(compiled.plan!.lines).toHaveLength(3);
   });
 
   it("compiling a payment twice returns the first run and writes nothing more", async () => {
@@ -178,7 +181,7 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const run = await assertConserved(second.payoutRunId!);
     expect(run.transfers.map((t) => t.amount)).toEqual([10_000_000n]);
     expect(run.balanceEntries.map((e) => [e.kind, e.amount])).toEqual([["ACCRUAL_PAID", 6_000_000n]]);
-    const { states } = await loadRecipientStates(prisma, org.id, [artist.id]);
+    const { states } = await loadRecipientStates(db, org.id, [artist.id]);
     expect(states.get(artist.id)?.balance).toBe(0n);
   });
 
@@ -194,7 +197,7 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const second = await compile(await succeededPayment(org.id, 1_000n)); // 2,000,000 netted, 3,000,000 paid
     const secondRun = await assertConserved(second.payoutRunId!);
     expect(secondRun.transfers.map((t) => t.amount)).toEqual([3_000_000n]);
-    const { states } = await loadRecipientStates(prisma, org.id, [artist.id]);
+    const { states } = await loadRecipientStates(db, org.id, [artist.id]);
     expect(states.get(artist.id)?.clawbackOwed).toBe(0n);
   });
 
@@ -218,12 +221,12 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     await setRecipientStatus(prisma, { organizationId: org.id, recipientId: artist.id, status: "PAUSED" });
     const held = await compile(await succeededPayment(org.id, 1_000n));
     expect(held.plan?.lines[0]).toMatchObject({ outcome: "HELD", holdReason: "PAUSED", accrued: 5_000_000n });
-    expect(await compileSweepRun(prisma, { organizationId: org.id, now: NOW })).toBeNull();
+    expect(await compileSweepRun(db, { organizationId: org.id, now: NOW })).toBeNull();
     await setRecipientStatus(prisma, { organizationId: org.id, recipientId: artist.id, status: "ACTIVE" });
-    const sweep = await compileSweepRun(prisma, { organizationId: org.id, now: NOW });
+    const sweep = await compileSweepRun(db, { organizationId: org.id, now: NOW });
     const run = await assertConserved(sweep!.payoutRunId!);
     expect(run).toMatchObject({ kind: "SWEEP", paymentId: null, distributable: 0n, totalTransfers: 5_000_000n });
-    expect(await compileSweepRun(prisma, { organizationId: org.id, now: NOW })).toBeNull();
+    expect(await compileSweepRun(db, { organizationId: org.id, now: NOW })).toBeNull();
   });
 
   it("a refund after settlement becomes proportional clawbacks, once, that the next run nets", async () => {
@@ -259,7 +262,7 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     const next = await compile(await succeededPayment(org.id, 1_000n));
     const run = await assertConserved(next.payoutRunId!);
     expect(run.transfers.map((t) => [t.recipientId, t.amount])).toEqual([[artist.id, 4_500_000n]]);
-    const { states } = await loadRecipientStates(prisma, org.id, [artist.id, producer.id]);
+    const { states } = await loadRecipientStates(db, org.id, [artist.id, producer.id]);
     expect(states.get(producer.id)).toMatchObject({ balance: 3_500_000n, clawbackOwed: 0n });
     expect(states.get(artist.id)).toMatchObject({ balance: 0n, clawbackOwed: 0n });
   });
@@ -276,7 +279,7 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     // what the artist was owed before plus its four shares is exactly what it was paid plus what it is still owed:
     // a balance paid out by two runs at once would make the left side larger
     const transferred = await prisma.payoutTransfer.aggregate({ where: { runId: { in: runs.map((r) => r.payoutRunId!) } }, _sum: { amount: true } });
-    const { states } = await loadRecipientStates(prisma, org.id, [artist.id]);
+    const { states } = await loadRecipientStates(db, org.id, [artist.id]);
     const stillOwed = states.get(artist.id)!.balance;
     expect(stillOwed).toBeGreaterThanOrEqual(0n);
     expect(transferred._sum.amount! + stillOwed).toBe(9_000_000n + 4n * 500_000n);

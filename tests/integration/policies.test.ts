@@ -152,7 +152,7 @@ describe.each(databaseTargets())("recipients and policies on $name", (target) =>
       });
       await recordClawback(prisma, { ...base, recipientId: b.id, amount: 90n, memo: "refund after settlement" });
       await prisma.recipientBalanceEntry.create({ data: { ...base, recipientId: b.id, kind: "CLAWBACK_NETTED", amount: 40n } });
-      const { states } = await loadRecipientStates(prisma, org.id, [b.id, a.id]);
+      const { states } = await loadRecipientStates(db, org.id, [b.id, a.id]);
       expect(states.get(a.id)).toMatchObject({ balance: 750n, clawbackOwed: 0n, walletVerified: false, status: "ACTIVE" });
       expect(states.get(b.id)).toMatchObject({ balance: 0n, clawbackOwed: 50n });
       const ids = [...states.keys()];
@@ -177,10 +177,10 @@ describe.each(databaseTargets())("recipients and policies on $name", (target) =>
       const v2 = await createPolicyVersion(prisma, { organizationId: org.id, policyName: "Default split", rules: [{ recipientId: a.id, kind: "PERCENTAGE", basisPoints: 10_000 }] });
       expect([v1.version, v2.version]).toEqual([1, 2]);
       expect(v1.status).toBe("DRAFT");
-      expect(await loadActivePolicy(prisma, org.id)).toBeNull();
+      expect(await loadActivePolicy(db, org.id)).toBeNull();
 
       await activatePolicyVersion(prisma, { organizationId: org.id, versionId: v1.id });
-      const loaded = await loadActivePolicy(prisma, org.id);
+      const loaded = await loadActivePolicy(db, org.id);
       expect(loaded?.policy).toMatchObject({ id: v1.id, version: 1, requireVerifiedRecipients: false });
       expect(isValidatedPolicy(loaded!.policy)).toBe(true);
       const recipientIds = loaded!.policy.rules.map((rule) => rule.recipientId);

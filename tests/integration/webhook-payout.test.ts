@@ -9,6 +9,7 @@ import { handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
 import { DodoWebhookVerifier, generateWebhookSecret } from "~/integrations/webhook-verification.server";
 import { activatePolicyVersion, createPolicyVersion } from "~/models/policies.server";
 import { createRecipient } from "~/models/recipients.server";
+import { sql } from "~/utils/sql.server";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
 import { newDodoId, paymentEvent, signedDelivery } from "../mocks/dodo";
 
@@ -73,7 +74,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     expect(await db.prisma.payoutRunRequest.count({ where: { paymentId: payment.id } })).toBe(1);
     expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(0);
     // ... and after the worker drains, exactly one run.
-    await drainPayoutRunRequests(db.prisma);
+    await drainPayoutRunRequests(db);
     const runs = await db.prisma.payoutRun.findMany({ where: { paymentId: payment.id }, include: { transfers: true } });
     expect(runs).toHaveLength(1);
     const run = runs[0]!;
@@ -94,7 +95,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
       ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 20, held: 0, failed: 0 });
+    expect(await drainPayoutRunRequests(db)).toEqual({ compiled: 20, held: 0, failed: 0 });
     expect(await db.prisma.payoutRun.count({ where: { payment: { dodoPaymentId: { in: ids } } } })).toBe(20);
   });
 
@@ -103,7 +104,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     const response = await deliver(signedDelivery(secret, paymentEvent({ paymentId, status: "failed", totalAmount: 500n, metadata: { stableflow_org: organizationId } })));
     expect(response.status).toBe(200);
     expect(await db.prisma.payoutRunRequest.count({ where: { payment: { dodoPaymentId: paymentId } } })).toBe(0);
-    await drainPayoutRunRequests(db.prisma);
+    await drainPayoutRunRequests(db);
     expect(await db.prisma.payoutRun.count({ where: { payment: { dodoPaymentId: paymentId } } })).toBe(0);
   });
 
@@ -116,7 +117,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     const pending = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
     expect(pending).toMatchObject({ completedAt: null, attempts: 0, payoutRunId: null, organizationId });
     // When: the next process drains
-    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 1, held: 0, failed: 0 });
+    expect(await drainPayoutRunRequests(db)).toEqual({ compiled: 1, held: 0, failed: 0 });
     // Then: the run exists and the request points at it
     const run = await db.prisma.payoutRun.findUniqueOrThrow({ where: { paymentId: payment.id } });
     const done = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
@@ -124,7 +125,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     expect(done.completedAt).not.toBeNull();
     // And: draining again (or a redelivery) compiles nothing more
     expect((await deliver(signedDelivery(secret, succeeded(paymentId, 5_000n)))).status).toBe(200);
-    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 0, held: 0, failed: 0 });
+    expect(await drainPayoutRunRequests(db)).toEqual({ compiled: 0, held: 0, failed: 0 });
     expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(1);
   });
 
@@ -134,7 +135,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     expect((await deliver(signedDelivery(secret, succeeded(paymentId, 7_000n)))).status).toBe(200);
     const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
     let calls = 0;
-    const failing = await drainPayoutRunRequests(db.prisma, {
+    const failing = await drainPayoutRunRequests(db, {
       compile: async () => {
         calls++;
         throw new Error("compiler exploded");
@@ -149,10 +150,10 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     expect(kept.availableAt.getTime()).toBeGreaterThan(kept.createdAt.getTime());
     expect(await db.prisma.payoutRun.count({ where: { paymentId: payment.id } })).toBe(0);
     // And: it is not retried before its backoff runs out
-    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 0, held: 0, failed: 0 });
+    expect(await drainPayoutRunRequests(db)).toEqual({ compiled: 0, held: 0, failed: 0 });
     // When: a drain after the backoff, with the real compiler
     const later = new Date(kept.availableAt.getTime() + 1000);
-    expect(await drainPayoutRunRequests(db.prisma, { now: later })).toEqual({ compiled: 1, held: 0, failed: 0 });
+    expect(await drainPayoutRunRequests(db, { now: later })).toEqual({ compiled: 1, held: 0, failed: 0 });
     const done = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
     const run = await db.prisma.payoutRun.findUniqueOrThrow({ where: { paymentId: payment.id } });
     expect(done).toMatchObject({ attempts: 2, lastError: null, payoutRunId: run.id });
@@ -163,16 +164,20 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     const ids = [newDodoId("pay"), newDodoId("pay"), newDodoId("pay")];
     for (const [i, id] of ids.entries()) expect((await deliver(signedDelivery(secret, succeeded(id, BigInt(2_000 + i))))).status).toBe(200);
     const bad = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: ids[1]! } });
-    const { compilePayoutRunForPayment } = await import("~/models/payout-runs.server");
-    // When: one drain with all three in one batch
-    const result = await drainPayoutRunRequests(db.prisma, {
+    const { compilePaymentRuns } = await import("~/models/payout-runs.server");
+    // When: one drain with all three in one batch (a batch holding the bad payment fails whole)
+    const batches: number[] = [];
+    const result = await drainPayoutRunRequests(db, {
       batch: 10,
-      compile: async (tx, payment) => {
-        if (payment.id === bad.id) throw new Error("this payment cannot compile");
-        return compilePayoutRunForPayment(tx, payment);
+      compile: async (tx, payments) => {
+        batches.push(payments.length);
+        if (payments.some((payment) => payment.id === bad.id)) throw new Error("this payment cannot compile");
+        return compilePaymentRuns(tx, payments);
       },
     });
-    // Then: two runs, one failure recorded on its own request only
+    // Then: the batch of three failed, and each request was retried on its own
+    expect(batches).toEqual([3, 1, 1, 1]);
+    // And: two runs, one failure recorded on its own request only
     expect(result).toEqual({ compiled: 2, held: 0, failed: 1 });
     const requests = await db.prisma.payoutRunRequest.findMany({ where: { payment: { dodoPaymentId: { in: ids } } } });
     for (const request of requests) {
@@ -183,7 +188,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     expect(await db.prisma.payoutRun.count({ where: { payment: { dodoPaymentId: { in: ids } } } })).toBe(2);
     // And: a drain after the backoff with the real compiler finishes it
     const later = new Date(Date.now() + 10 * 60_000);
-    expect(await drainPayoutRunRequests(db.prisma, { now: later })).toEqual({ compiled: 1, held: 0, failed: 0 });
+    expect(await drainPayoutRunRequests(db, { now: later })).toEqual({ compiled: 1, held: 0, failed: 0 });
   });
 
   it("a held payment (non-USD settlement) completes its request without a run, the hold audited", async () => {
@@ -191,7 +196,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     const event = paymentEvent({ paymentId, status: "succeeded", totalAmount: 900n, currency: "EUR", metadata: { stableflow_org: organizationId } });
     expect((await deliver(signedDelivery(secret, event))).status).toBe(200);
     const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId } });
-    expect(await drainPayoutRunRequests(db.prisma)).toEqual({ compiled: 0, held: 1, failed: 0 });
+    expect(await drainPayoutRunRequests(db)).toEqual({ compiled: 0, held: 1, failed: 0 });
     const done = await db.prisma.payoutRunRequest.findUniqueOrThrow({ where: { paymentId: payment.id } });
     expect(done).toMatchObject({ payoutRunId: null, attempts: 1 });
     expect(done.completedAt).not.toBeNull();
@@ -204,7 +209,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     const responses = await Promise.all(ids.map((id, i) => deliver(signedDelivery(secret, succeeded(id, BigInt(1_000 + i))))));
     expect(responses.map((r) => r.status)).toEqual(Array(30).fill(200));
     // When: four workers drain at once (on PostgreSQL each on its own pooled connection)
-    const results = await Promise.all(Array.from({ length: 4 }, () => drainPayoutRunRequests(db.prisma)));
+    const results = await Promise.all(Array.from({ length: 4 }, () => drainPayoutRunRequests(db)));
     // Then: each request was compiled by exactly one of them, once
     expect(results.reduce((sum, r) => sum + r.compiled, 0)).toBe(30);
     expect(results.every((r) => r.failed === 0 && r.held === 0)).toBe(true);
@@ -248,7 +253,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
 
   it("the running worker is woken by the webhook's commit and makes the run READY without a poll", async () => {
     // Given: a worker whose poll interval is far longer than the test
-    const worker = startPayoutRunWorker(db.prisma, { intervalMs: 3_600_000 });
+    const worker = startPayoutRunWorker(db, { intervalMs: 3_600_000 });
     try {
       // Let its first (empty) drain finish and the worker go to sleep.
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -282,6 +287,51 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
       expect(notified).toBe(1);
     } finally {
       await unlisten();
+    }
+  });
+
+  it("a worker in another process stops listening during a burst and listens again after it: no request waits for the poll", async () => {
+    // Requests committed with their notification by SQL, as another process's webhook commits them (the
+    // in-process wake-up of this file's deliveries would hide a worker that is not listening).
+    const requestFromElsewhere = (count: number) =>
+      db.query(sql`
+        WITH p AS (
+          INSERT INTO payments (organization_id, dodo_payment_id, status, total_amount_minor, currency,
+                                settlement_amount_minor, settlement_currency, last_event_at, updated_at)
+          SELECT ${organizationId}::uuid, 'pay_burst_' || gen_random_uuid(), 'SUCCEEDED', 1000, 'USD', 990, 'USD', now(), now()
+          FROM generate_series(1, ${count}::int)
+          RETURNING id),
+        r AS (INSERT INTO payout_run_requests (organization_id, payment_id) SELECT ${organizationId}::uuid, id FROM p RETURNING id)
+        SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '') FROM r`);
+    const pending = async () => (await db.prisma.payoutRunRequest.count({ where: { completedAt: null } })) as number;
+    // Given: no request left by the tests before (the worker starts asleep), and a worker in "another process"
+    await drainPayoutRunRequests(db);
+    expect(await pending()).toBe(0);
+    const subscriptions: string[] = [];
+    const worker = startPayoutRunWorker(db, {
+      intervalMs: 3_600_000,
+      listen: async (onNotify, onLost) => {
+        const stop = await db.listen(PAYOUT_RUN_REQUESTS_CHANNEL, onNotify, onLost);
+        subscriptions.push("listen");
+        return async () => {
+          subscriptions.push("unlisten");
+          await stop();
+        };
+      },
+    });
+    try {
+      await expect.poll(() => subscriptions, { timeout: 5_000 }).toEqual(["listen"]);
+      // When: a burst of requests, committed one statement at a time
+      for (let i = 0; i < 20; i++) await requestFromElsewhere(1);
+      // Then: every one is compiled (the hour-long poll never ran), and the worker listened again after
+      await expect.poll(pending, { timeout: 10_000 }).toBe(0);
+      await expect.poll(() => subscriptions.at(-1), { timeout: 5_000 }).toBe("listen");
+      expect(subscriptions).toContain("unlisten");
+      // And: the next request, after the burst, is heard and compiled too
+      await requestFromElsewhere(3);
+      await expect.poll(pending, { timeout: 10_000 }).toBe(0);
+    } finally {
+      await worker.stop();
     }
   });
 });
