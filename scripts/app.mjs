@@ -1,23 +1,37 @@
-// The HTTP app over the production build, for `npm start` (scripts/serve.mjs) and the tests' in-process
+// The HTTP server over the production build, for `npm start` (scripts/serve.mjs) and the tests' in-process
 // server (tests/setup/app-server.ts) alike, so tests exercise what ships.
+import http from "node:http";
 import { createRequestHandler } from "@remix-run/express";
 import express from "express";
 
+const WEBHOOK_PATHS = new Set(["/api/webhooks/dodo", "/api/webhooks/dodo/"]);
+
 /**
- * Dodo's webhook is answered on Node's request and response directly, ahead of static files and Remix:
- * it is the one machine-to-machine hot path, it needs the raw bytes for the signature, and building a
- * Fetch Request and Response per delivery was a tenth of the server's CPU per webhook
- * (docs/ingest-bench.md). The same core serves the Remix route under `remix vite:dev`.
+ * Dodo's webhook is answered on Node's request and response directly, ahead of express, static files and
+ * Remix: it is the one machine-to-machine hot path, it needs the raw bytes for the signature, and building
+ * a Fetch Request and Response per delivery was a tenth of the server's CPU per webhook, express's router
+ * and middleware another 5 % (docs/ingest-bench.md). The same core serves the Remix route under
+ * `remix vite:dev`. Returns an http.Server, not yet listening.
  */
-export function createApp(build) {
+export function createAppServer(build) {
   const app = express();
   app.disable("x-powered-by");
-  const { serveDodoWebhook } = build.entry.module;
-  app.all("/api/webhooks/dodo", (req, res, next) => {
-    serveDodoWebhook(req, res).catch(next);
-  });
   app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
   app.use(express.static("build/client", { maxAge: "1h" }));
   app.all("*", createRequestHandler({ build, mode: "production" }));
-  return app;
+  const { serveDodoWebhook } = build.entry.module;
+  return http.createServer((request, response) => {
+    const url = request.url ?? "/";
+    const query = url.indexOf("?");
+    if (!WEBHOOK_PATHS.has(query === -1 ? url : url.slice(0, query))) return app(request, response);
+    serveDodoWebhook(request, response).catch(() => {
+      // The handler answers its own failures (5xx, so Dodo retries); this is the last resort.
+      if (!response.headersSent) {
+        response.writeHead(500, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: "internal error" }));
+      } else {
+        response.destroy();
+      }
+    });
+  });
 }

@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { createApp } from "./app.mjs";
+import { createAppServer } from "./app.mjs";
 
 const buildPath = path.resolve("build/server/index.js");
 let build;
@@ -83,9 +83,7 @@ async function stopWorker() {
 }
 if (booted.payoutWorker === "process") startWorker();
 
-const app = createApp(build);
-
-const server = app.listen(env.PORT, env.HOST, () => {
+const server = createAppServer(build).listen(env.PORT, env.HOST, () => {
   const host = env.HOST === "127.0.0.1" || env.HOST === "0.0.0.0" ? "localhost" : env.HOST;
   console.log(
     `StableFlow listening on http://${host}:${env.PORT} ` +

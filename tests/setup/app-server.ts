@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { createApp } from "../../scripts/app.mjs";
+import { createAppServer } from "../../scripts/app.mjs";
 import { afterAll, beforeAll } from "vitest";
 import { setDatabase, clearDatabase, type Database } from "~/utils/db.server";
 import type { DatabaseTarget, TestDatabase } from "./databases";
@@ -34,8 +34,7 @@ export async function startAppServer(database: Database): Promise<AppServer> {
   }
   const build = await import(pathToFileURL(BUILD).href);
   setDatabase(database);
-  const app = createApp(build);
-  const server = app.listen(0, "127.0.0.1");
+  const server = createAppServer(build).listen(0, "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
