@@ -24,7 +24,7 @@ import { ensureDefaultOrganization } from "../app/models/organizations.server";
 import { activatePolicyVersion, createPolicyVersion } from "../app/models/policies.server";
 import { createRecipient } from "../app/models/recipients.server";
 import { postgresTarget, realPostgresUrl } from "../tests/setup/databases";
-import { childPids } from "../tests/setup/processes";
+import { childPids, cpuMsByComm, processCpuMs } from "../tests/setup/processes";
 import { paymentEvent, signedDelivery } from "../tests/mocks/dodo";
 
 /** Measured deliveries per round, and rounds. */
@@ -113,11 +113,30 @@ async function startServer(env: Record<string, string>): Promise<ChildProcess> {
 
 const PAUSE_WORKER = process.env.BENCH_PAUSE_WORKER === "1";
 
-/** The server's payout-run worker process (scripts/payout-worker.mjs), for the diagnostic above. */
+/** The server's payout-run worker process (scripts/payout-worker.mjs): its CPU is charged to ingestion. */
 function payoutWorkerPid(server: ChildProcess): number {
   const [pid] = childPids(server.pid!, "payout-worker.mjs");
-  if (!pid) throw new Error("BENCH_PAUSE_WORKER: the server has no payout-run worker process");
+  if (!pid) throw new Error("bench:ingest: the server has no payout-run worker process");
   return pid;
+}
+
+/** CPU time so far of the processes a window is charged for: the server, its worker, PostgreSQL, this bench. */
+function cpuSnapshot(serverPid?: number, workerPid?: number) {
+  const usage = process.cpuUsage();
+  return {
+    server: serverPid ? processCpuMs(serverPid) : 0,
+    worker: workerPid ? processCpuMs(workerPid) : 0,
+    postgres: cpuMsByComm("postgres"),
+    bench: (usage.user + usage.system) / 1000,
+  };
+}
+
+/** CPU ms per item spent between two snapshots, by process (PostgreSQL summed over its backends). */
+function cpuPerItem(before: ReturnType<typeof cpuSnapshot>, after: ReturnType<typeof cpuSnapshot>, items: number) {
+  let postgres = 0;
+  for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
+  const per = (ms: number) => round(ms / items, 3);
+  return { server: per(after.server - before.server), worker: per(after.worker - before.worker), postgres: per(postgres), bench: per(after.bench - before.bench) };
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
@@ -178,7 +197,15 @@ async function main() {
       return sorted.length % 2 ? sorted[sorted.length >> 1]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
     };
 
-    const rounds: { webhooks_per_s: number; baseline_tx_per_s: number; ratio: number; pending_at_last_200: number; compile_lag_after_last_200_ms: number; runs_compiled_per_s: number }[] = [];
+    const rounds: {
+      webhooks_per_s: number;
+      baseline_tx_per_s: number;
+      ratio: number;
+      pending_at_last_200: number;
+      compile_lag_after_last_200_ms: number;
+      runs_compiled_per_s: number;
+      cpu: { ingest: ReturnType<typeof cpuPerItem>; baseline: ReturnType<typeof cpuPerItem> };
+    }[] = [];
     const latencies: number[] = [];
     let auditPerPayment = 0;
     for (let roundIndex = 0; roundIndex < ROUNDS; roundIndex++) {
@@ -208,13 +235,15 @@ async function main() {
 
       // Diagnostic (BENCH_PAUSE_WORKER=1, never the reported configuration): the compile worker process
       // is stopped (SIGSTOP) while the deliveries are measured, to see what ingestion alone would do.
-      const workerPid = PAUSE_WORKER ? payoutWorkerPid(server) : undefined;
-      if (workerPid) process.kill(workerPid, "SIGSTOP");
+      const workerPid = payoutWorkerPid(server);
+      if (PAUSE_WORKER) process.kill(workerPid, "SIGSTOP");
+      const cpuBefore = cpuSnapshot(server.pid, workerPid);
       const ingest = await drive(measured.length, CONNECTIONS, async (i) => {
         const status = await post(agent, url, measured[i]!.headers, measured[i]!.body);
         if (status !== 200) throw new Error(`delivery answered ${status}`);
       });
-      if (workerPid) process.kill(workerPid, "SIGCONT");
+      const ingestCpu = cpuPerItem(cpuBefore, cpuSnapshot(server.pid, workerPid), COUNT);
+      if (PAUSE_WORKER) process.kill(workerPid, "SIGCONT");
       latencies.push(...ingest.latencies);
       const ingestEnd = ingest.startMs + ingest.elapsedMs;
       const pendingAtLast200 = await pendingRequests();
@@ -241,6 +270,7 @@ async function main() {
         headers: JSON.stringify({ "webhook-id": d.webhookId }),
         paymentId: `bl_${randomBytes(9).toString("base64url")}`,
       }));
+      const baselineCpuBefore = cpuSnapshot();
       const baseline = await drive(baselineRows.length, CONNECTIONS, async (i) => {
         const row = baselineRows[i]!;
         const client = await pool.connect();
@@ -275,6 +305,7 @@ async function main() {
           client.release();
         }
       });
+      const baselineCpu = cpuPerItem(baselineCpuBefore, cpuSnapshot(), COUNT);
       await pool.end();
       // The baseline's compile requests are nobody's work: completed, so the next round's worker skips them.
       await db.prisma.$executeRaw`UPDATE payout_run_requests SET completed_at = now() WHERE completed_at IS NULL`;
@@ -289,10 +320,13 @@ async function main() {
         pending_at_last_200: pendingAtLast200,
         compile_lag_after_last_200_ms: round(compiledAt - ingestEnd, 0),
         runs_compiled_per_s: round1(COUNT / (untilAllCompiledMs / 1000)),
+        cpu: { ingest: ingestCpu, baseline: baselineCpu },
       });
     }
 
     const sorted = [...latencies].sort((a, b) => a - b);
+    const medianCpu = (cpus: ReturnType<typeof cpuPerItem>[]) =>
+      Object.fromEntries((["server", "worker", "postgres", "bench"] as const).map((key) => [key, round(median(cpus.map((c) => c[key])), 3)]));
     console.log(
       JSON.stringify({
         bench: "ingest",
@@ -315,6 +349,10 @@ async function main() {
         pending_at_last_200_per_round: rounds.map((r) => r.pending_at_last_200),
         compile_lag_after_last_200_ms_per_round: rounds.map((r) => r.compile_lag_after_last_200_ms),
         runs_compiled_per_s: round1(median(rounds.map((r) => r.runs_compiled_per_s))),
+        // CPU ms per measured delivery (ingest: while the deliveries were measured; the worker's compile
+        // after the last 200 is not in it) and per baseline transaction, by process, median over rounds.
+        cpu_ms_per_delivery: medianCpu(rounds.map((r) => r.cpu.ingest)),
+        cpu_ms_per_baseline_tx: medianCpu(rounds.map((r) => r.cpu.baseline)),
         loadavg_1m: round(os.loadavg()[0]!, 2),
       }),
     );
