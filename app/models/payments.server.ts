@@ -79,13 +79,6 @@ export interface LoadedPaymentState {
   version: number;
 }
 
-/**
- * The webhook's payment statement notifies this channel when it writes a payout-run request (PostgreSQL
- * delivers it at commit): the worker (payout-run-worker.server.ts), in any process, wakes at once
- * instead of at its next poll.
- */
-export const PAYOUT_RUN_REQUESTS_CHANNEL = "stableflow_payout_run_requests";
-
 /** A payments row as the hand-written queries select it: money as text (`::text`), status as its label. */
 export interface PaymentRowText {
   id: string;
@@ -307,14 +300,13 @@ export async function writeDelivery(tx: Tx, write: DeliveryWrite): Promise<Deliv
       SELECT organization_id, id FROM p WHERE ${write.requestPayoutRun}::boolean
       ON CONFLICT (payment_id) DO NOTHING
       RETURNING payment_id),
-    n AS (SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '') FROM r),
     c AS (
       UPDATE checkout_sessions SET status = 'COMPLETED', updated_at = now()
       FROM p WHERE ${write.requestPayoutRun}::boolean AND checkout_sessions.id = p.checkout_session_id
                    AND checkout_sessions.status <> 'COMPLETED'
       RETURNING checkout_sessions.id)
     SELECT e.id AS webhook_event_id, p.id, p.organization_id, p.checkout_session_id,
-           (SELECT count(*)::int FROM n) AS notified, (SELECT count(*)::int FROM c) AS completed
+           (SELECT count(*)::int FROM r) AS requested, (SELECT count(*)::int FROM c) AS completed
     FROM e LEFT JOIN p ON true`);
   const written = rows[0];
   if (!written) return null;

@@ -4,7 +4,7 @@
 // handful of statements, however many requests it holds.
 import { log, redact } from "~/utils/log.server";
 import { sql, type SqlTransaction } from "~/utils/sql.server";
-import { PAYOUT_RUN_REQUESTS_CHANNEL, recordedPaymentFromRow, type PaymentRowText, type RecordedPayment } from "./payments.server";
+import { recordedPaymentFromRow, type PaymentRowText, type RecordedPayment } from "./payments.server";
 import { compilePaymentRuns, type CompiledRun } from "./payout-runs.server";
 
 /** What the worker needs of the database: driver transactions and statements (Database has both). */
@@ -38,7 +38,8 @@ export interface DrainResult {
   failed: number;
 }
 
-export { PAYOUT_RUN_REQUESTS_CHANNEL };
+/** Where new compile requests are announced: a worker in any process listens while it sleeps. */
+export const PAYOUT_RUN_REQUESTS_CHANNEL = "stableflow_payout_run_requests";
 
 const LAST_ERROR_MAX = 2000;
 
@@ -153,9 +154,43 @@ export interface PayoutRunWorker {
 
 const running = new Set<{ wake(): void }>();
 
-/** Nudges every worker of this process; the webhook calls it after its transaction committed a request. */
+/** Nudges every worker of this process. */
 export function wakePayoutRunWorkers(): void {
   for (const worker of running) worker.wake();
+}
+
+/** At most one announcement per this many ms from one process: a burst's commits share them. */
+const ANNOUNCE_INTERVAL_MS = 50;
+const announcers = new WeakMap<object, { lastMs: number; scheduled: boolean }>();
+
+/**
+ * Called after a transaction that wrote compile requests has committed: wakes this process's workers, and
+ * tells workers in other processes with a NOTIFY of its own, at once or (within ANNOUNCE_INTERVAL_MS of
+ * the last one) once at the end of the interval. Not a NOTIFY inside the webhook's statement: PostgreSQL
+ * serialises every committing transaction that notifies, on a database-wide lock, and queues each
+ * notification even when no one listens; that halved the commit rate of 8 connections here (decision
+ * 006). An announcement lost to a crash between the commit and the NOTIFY costs one poll interval
+ * (500 ms), never the request: the request is a committed row.
+ */
+export function announcePayoutRunRequests(db: { query(statement: ReturnType<typeof sql>): Promise<unknown[]> }): void {
+  wakePayoutRunWorkers();
+  let state = announcers.get(db);
+  if (!state) announcers.set(db, (state = { lastMs: -Infinity, scheduled: false }));
+  if (state.scheduled) return;
+  const announcer = state;
+  const send = () => {
+    announcer.scheduled = false;
+    announcer.lastMs = performance.now();
+    db.query(sql`SELECT pg_notify(${PAYOUT_RUN_REQUESTS_CHANNEL}, '')`).catch((error: unknown) => {
+      log.warn("payout run requests: cannot notify the worker; it finds them at its next poll", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  };
+  const waitMs = announcer.lastMs + ANNOUNCE_INTERVAL_MS - performance.now();
+  if (waitMs <= 0) return send();
+  announcer.scheduled = true;
+  setTimeout(send, waitMs).unref();
 }
 
 export interface PayoutRunWorkerOptions {

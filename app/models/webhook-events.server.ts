@@ -28,7 +28,7 @@ import {
   type RecordedPayment,
 } from "./payments.server";
 import { ensureDefaultOrganization } from "./organizations.server";
-import { wakePayoutRunWorkers } from "./payout-run-worker.server";
+import { announcePayoutRunRequests } from "./payout-run-worker.server";
 
 /**
  * Ingestion runs on the driver (Database.query / Database.transaction), without Prisma's per-statement
@@ -264,7 +264,7 @@ export async function recordDodoWebhook(db: WebhookDatabase, delivery: VerifiedD
       ? await recordPaymentEvent(db, delivery, ownership, dodoPaymentId)
       : await recordIgnored(db, delivery, ownership.organizationId);
     // Committed: a run is compiled a moment after this 200, not inside it.
-    if (outcome.payoutRunRequested) wakePayoutRunWorkers();
+    if (outcome.payoutRunRequested) announcePayoutRunRequests(db);
     return outcome;
   } catch (error) {
     if (isUniqueViolation(error)) {

@@ -223,7 +223,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
 
   // The webhook runs its transaction on the pg driver (and the rest of the app reaches PostgreSQL through
   // it too, under Prisma), so the driver's query() sees every statement.
-  it.runIf(target.name === "postgres")("a first-time payment.succeeded delivery is one statement and compiles nothing inside", async () => {
+  it.runIf(target.name === "postgres")("a first-time payment.succeeded delivery is one statement, compiles nothing inside, and is announced after it", async () => {
     // A payment without our metadata belongs to the default organization, whose id the process caches
     // after its first delivery (that one also looks the organization up, outside the transaction).
     const plain = (paymentId: string) => paymentEvent({ paymentId, status: "succeeded", totalAmount: 3_300n });
@@ -237,18 +237,23 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof original;
     try {
-      // When: a new payment's succeeded event is delivered
+      // When: a new payment's succeeded event is delivered (and the announcement, at most 50 ms later, sent)
       expect((await deliver(signedDelivery(secret, plain(newDodoId("pay"))))).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 150));
     } finally {
       pg.Client.prototype.query = original;
     }
     // Then: one statement writing version, event, payment, audit and compile request; no read before it
     // (a first event is folded into "nothing recorded yet") and no transaction (the statement is atomic,
-    // conditional on the version being 0)
-    expect(statements.map((sql) => sql.trim().split(/\s+/)[0]!.toUpperCase())).toEqual(["WITH"]);
-    expect(statements.some((sql) => /payout_runs\b|, 11\)/.test(sql))).toBe(false);
-    expect(statements[0]).toContain("payout_run_requests");
-    expect(statements[0]).toContain("payment_state_versions");
+    // conditional on the version being 0); no NOTIFY inside it (it would serialise commits)
+    const announcements = statements.filter((text) => /^SELECT pg_notify\(/.test(text.trim()));
+    const written = statements.filter((text) => !announcements.includes(text));
+    expect(written.map((text) => text.trim().split(/\s+/)[0]!.toUpperCase())).toEqual(["WITH"]);
+    expect(written.some((text) => /payout_runs\b|, 11\)|pg_notify/.test(text))).toBe(false);
+    expect(written[0]).toContain("payout_run_requests");
+    expect(written[0]).toContain("payment_state_versions");
+    // And: the request was announced to workers in other processes, after the commit, on its own
+    expect(announcements.length).toBeGreaterThanOrEqual(1);
   });
 
   it("the running worker is woken by the webhook's commit and makes the run READY without a poll", async () => {
@@ -272,7 +277,7 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
     }
   });
 
-  it("a committed compile request notifies the worker channel (how a worker in another process hears of it); a duplicate does not", async () => {
+  it("a committed compile request is announced on the worker channel (how a worker in another process hears of it); a duplicate is not; a burst shares announcements", async () => {
     // Given: a listener on the channel, as the worker process holds one
     let notified = 0;
     const unlisten = await db.listen(PAYOUT_RUN_REQUESTS_CHANNEL, () => notified++);
@@ -285,6 +290,13 @@ describe.each(databaseTargets())("webhook to payout run on $name", (target) => {
       // Then: one notification (the redelivery wrote nothing, so it notified nothing)
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(notified).toBe(1);
+      // When: a burst of 30 succeeded payments at once
+      const burst = Array.from({ length: 30 }, () => signedDelivery(secret, succeeded(newDodoId("pay"), 4_400n)));
+      expect((await Promise.all(burst.map(deliver))).map((r) => r.status)).toEqual(Array(30).fill(200));
+      // Then: it is announced, in fewer notifications than commits (at most one per 50 ms per process)
+      await expect.poll(() => notified, { timeout: 5_000 }).toBeGreaterThan(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(notified - 1).toBeLessThan(30);
     } finally {
       await unlisten();
     }
