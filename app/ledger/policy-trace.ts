@@ -83,53 +83,38 @@ export interface TraceRecord {
   lines: (string | number | boolean | null)[][];
 }
 
-const LINE_FIELDS = [
-  "ruleId",
-  "recipientId",
-  "kind",
-  "basisPoints",
-  "fixedAmount",
-  "basis",
-  "fractionalRemainder",
-  "roundedUp",
-  "uncapped",
-  "capApplied",
-  "capExcess",
-  "shortfall",
-  "share",
-  "balanceBefore",
-  "clawbackOwed",
-  "clawbackNetted",
-  "clawbackCarried",
-  "accrued",
-  "balanceReleased",
-  "balanceAfter",
-  "transfer",
-  "outcome",
-  "holdReason",
-] as const satisfies readonly (keyof PayoutLine)[];
+/**
+ * Every field of a line, in record order, and how it is stored: amounts as decimal strings. Exactly the
+ * fields of PayoutLine (`satisfies`): a field added to or dropped from PayoutLine fails to compile here.
+ */
+const LINE_FIELD_KINDS = {
+  ruleId: "text",
+  recipientId: "text",
+  kind: "text",
+  basisPoints: "number",
+  fixedAmount: "amount",
+  basis: "amount",
+  fractionalRemainder: "number",
+  roundedUp: "flag",
+  uncapped: "amount",
+  capApplied: "text",
+  capExcess: "amount",
+  shortfall: "amount",
+  share: "amount",
+  balanceBefore: "amount",
+  clawbackOwed: "amount",
+  clawbackNetted: "amount",
+  clawbackCarried: "amount",
+  accrued: "amount",
+  balanceReleased: "amount",
+  balanceAfter: "amount",
+  transfer: "amount",
+  outcome: "text",
+  holdReason: "text",
+} as const satisfies Record<keyof PayoutLine, "text" | "number" | "flag" | "amount">;
 
-// Every field of a line is in the record: this fails to compile when PayoutLine gains one.
-type MissingLineField = Exclude<keyof PayoutLine, (typeof LINE_FIELDS)[number]>;
-const everyLineField: MissingLineField extends never ? true : false = true;
-void everyLineField;
-
-const BIGINT_FIELDS: ReadonlySet<keyof PayoutLine> = new Set([
-  "fixedAmount",
-  "basis",
-  "uncapped",
-  "capExcess",
-  "shortfall",
-  "share",
-  "balanceBefore",
-  "clawbackOwed",
-  "clawbackNetted",
-  "clawbackCarried",
-  "accrued",
-  "balanceReleased",
-  "balanceAfter",
-  "transfer",
-]);
+const LINE_FIELDS = Object.keys(LINE_FIELD_KINDS) as (keyof PayoutLine)[];
+const isAmountField = (field: keyof PayoutLine) => (LINE_FIELD_KINDS as Record<string, string>)[field] === "amount";
 
 /** Beyond this many lines a record keeps the totals only; the run's rows hold every amount. */
 export const TRACE_RECORD_MAX_LINES = 10_000;
@@ -161,7 +146,7 @@ export function linesFromTraceRecord(record: Pick<TraceRecord, "lineFields" | "l
     const line: Record<string, unknown> = {};
     record.lineFields.forEach((field, i) => {
       const value = values[i] ?? null;
-      line[field] = BIGINT_FIELDS.has(field) && value !== null ? BigInt(value as string) : value;
+      line[field] = isAmountField(field) && value !== null ? BigInt(value as string) : value;
     });
     return line as unknown as PayoutLine;
   });

@@ -3,14 +3,14 @@
 // On the driver, set-based (decision 006): a batch of requests is claimed, compiled and completed in a
 // handful of statements, however many requests it holds.
 import { log, redact } from "~/utils/log.server";
-import { sql, type SqlTransaction } from "~/utils/sql.server";
+import { sql, type SqlStatement, type SqlTransaction } from "~/utils/sql.server";
 import { recordedPaymentFromRow, type PaymentRowText, type RecordedPayment } from "./payments.server";
 import { compilePaymentRuns, type CompiledRun } from "./payout-runs.server";
 
 /** What the worker needs of the database: driver transactions and statements (Database has both). */
 export interface WorkerDatabase {
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
-  query<Row = Record<string, unknown>>(statement: ReturnType<typeof sql>): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(statement: SqlStatement): Promise<Row[]>;
 }
 
 /**
@@ -155,7 +155,7 @@ export interface PayoutRunWorker {
 const running = new Set<{ wake(): void }>();
 
 /** Nudges every worker of this process. */
-export function wakePayoutRunWorkers(): void {
+function wakePayoutRunWorkers(): void {
   for (const worker of running) worker.wake();
 }
 
@@ -172,7 +172,7 @@ const announcers = new WeakMap<object, { lastMs: number; scheduled: boolean }>()
  * 006). An announcement lost to a crash between the commit and the NOTIFY costs one poll interval
  * (500 ms), never the request: the request is a committed row.
  */
-export function announcePayoutRunRequests(db: { query(statement: ReturnType<typeof sql>): Promise<unknown[]> }): void {
+export function announcePayoutRunRequests(db: Pick<WorkerDatabase, "query">): void {
   wakePayoutRunWorkers();
   let state = announcers.get(db);
   if (!state) announcers.set(db, (state = { lastMs: -Infinity, scheduled: false }));

@@ -260,7 +260,9 @@ export async function compilePaymentRuns(
   payments.forEach((payment, index) => {
     if (seen.has(payment.id)) throw new Error(`payout runs: payment ${payment.id} appears twice in one compile`);
     seen.add(payment.id);
-    byOrganization.set(payment.organizationId, [...(byOrganization.get(payment.organizationId) ?? []), index]);
+    const indices = byOrganization.get(payment.organizationId);
+    if (indices) indices.push(index);
+    else byOrganization.set(payment.organizationId, [index]);
   });
   const rows = new RunRows();
   // Locks in organization id order: two transactions compiling the same organizations cannot deadlock.
