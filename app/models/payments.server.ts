@@ -211,7 +211,7 @@ export interface DeliveryWrite {
   loaded: LoadedPaymentState;
   next: PaymentLedgerState;
   audit: AuditRowInput[];
-  /** The payment just became succeeded: write its payout-run compile request (the outbox) and notify. */
+  /** The payment just became succeeded: write its payout-run compile request (the outbox). */
   requestPayoutRun: boolean;
 }
 
@@ -219,6 +219,8 @@ export interface DeliveryWritten {
   webhookEventId: string;
   /** The payment row after the write, or null while only refunds/disputes of an unseen payment are known. */
   payment: RecordedPayment | null;
+  /** A compile request was inserted (the caller announces it to the worker once committed). */
+  payoutRunRequested: boolean;
 }
 
 /**
@@ -237,8 +239,8 @@ export function needsRefundOrDisputeWrites(write: Pick<DeliveryWrite, "loaded" |
  * The delivery's write as ONE statement, committed with the caller's transaction or on its own: the state's
  * version (only if it is still `loaded.version`), the webhook event row, the payment row (inserted, updated
  * or left), every audit row, and for a payment that just succeeded its payout-run request (the outbox,
- * unique per payment), a notification to the worker's channel (delivered at commit) and its checkout marked
- * completed. Returns null, having written nothing, when the version moved (another delivery of this payment
+ * unique per payment) and its checkout marked completed; no NOTIFY (it would serialise commits: the
+ * caller announces the request after the commit, decision 006). Returns null, having written nothing, when the version moved (another delivery of this payment
  * wrote first): the caller folds again from a fresh read. A redelivered webhook-id fails the statement with
  * a unique violation on webhook_events.
  */
@@ -253,7 +255,13 @@ export async function writeDelivery(tx: Tx, write: DeliveryWrite): Promise<Deliv
   if (write.requestPayoutRun && (!snapshot || unchanged)) throw new Error("a payout run request needs the payment row's write");
   const action = !snapshot ? "none" : !existing ? "insert" : unchanged ? "none" : "update";
   const auditJson = JSON.stringify(write.audit, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-  const rows = await tx.query<{ webhook_event_id: string; id: string | null; organization_id: string | null; checkout_session_id: string | null }>(sql`
+  const rows = await tx.query<{
+    webhook_event_id: string;
+    id: string | null;
+    organization_id: string | null;
+    checkout_session_id: string | null;
+    payout_run_requested: boolean;
+  }>(sql`
     WITH v AS (
       INSERT INTO payment_state_versions AS s (dodo_payment_id, version) VALUES (${write.dodoPaymentId}, ${loaded.version + 1}::bigint)
       ON CONFLICT (dodo_payment_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
@@ -299,20 +307,20 @@ export async function writeDelivery(tx: Tx, write: DeliveryWrite): Promise<Deliv
       INSERT INTO payout_run_requests (organization_id, payment_id)
       SELECT organization_id, id FROM p WHERE ${write.requestPayoutRun}::boolean
       ON CONFLICT (payment_id) DO NOTHING
-      RETURNING payment_id),
+      RETURNING 1),
     c AS (
       UPDATE checkout_sessions SET status = 'COMPLETED', updated_at = now()
       FROM p WHERE ${write.requestPayoutRun}::boolean AND checkout_sessions.id = p.checkout_session_id
-                   AND checkout_sessions.status <> 'COMPLETED'
-      RETURNING checkout_sessions.id)
+                   AND checkout_sessions.status <> 'COMPLETED')
     SELECT e.id AS webhook_event_id, p.id, p.organization_id, p.checkout_session_id,
-           (SELECT count(*)::int FROM r) AS requested, (SELECT count(*)::int FROM c) AS completed
+           EXISTS (SELECT 1 FROM r) AS payout_run_requested
     FROM e LEFT JOIN p ON true`);
   const written = rows[0];
   if (!written) return null;
-  if (!snapshot || written.id === null) return { webhookEventId: written.webhook_event_id, payment: null };
+  const common = { webhookEventId: written.webhook_event_id, payoutRunRequested: written.payout_run_requested };
+  if (!snapshot || written.id === null) return { ...common, payment: null };
   return {
-    webhookEventId: written.webhook_event_id,
+    ...common,
     payment: {
       id: written.id,
       organizationId: written.organization_id!,

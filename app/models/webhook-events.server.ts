@@ -24,6 +24,7 @@ import {
   writeRefundsAndDisputes,
   type AuditRowInput,
   type DeliveryWrite,
+  type DeliveryWritten,
   type LoadedPaymentState,
   type RecordedPayment,
 } from "./payments.server";
@@ -204,13 +205,13 @@ async function recordPaymentEvent(
   ownership: { organizationId: string; checkoutSessionId: string | null },
   dodoPaymentId: string,
 ): Promise<Recorded> {
-  const outcome = (write: DeliveryWrite, changes: PaymentStateChange[], written: { webhookEventId: string; payment: RecordedPayment | null }): Recorded => ({
+  const outcome = (changes: PaymentStateChange[], written: DeliveryWritten): Recorded => ({
     kind: "recorded",
     webhookEventId: written.webhookEventId,
     organizationId: ownership.organizationId,
     payment: written.payment,
     changes,
-    payoutRunRequested: write.requestPayoutRun,
+    payoutRunRequested: written.payoutRunRequested,
   });
   // Fast path: one conditional write statement (atomic on its own), first against "nothing recorded
   // yet" (most Dodo payments have a single event: one round trip), then against the state as read. The
@@ -224,11 +225,11 @@ async function recordPaymentEvent(
       if (isUniqueViolation(error)) return null;
       throw error;
     });
-    if (written) return outcome(firstSighting.write, firstSighting.changes, written);
+    if (written) return outcome(firstSighting.changes, written);
     const fast = planDelivery(await loadPaymentState(db, dodoPaymentId), delivery, ownership, dodoPaymentId);
     if (!needsRefundOrDisputeWrites(fast.write)) {
       const rewritten = await writeDelivery(db, fast.write);
-      if (rewritten) return outcome(fast.write, fast.changes, rewritten);
+      if (rewritten) return outcome(fast.changes, rewritten);
     }
   }
   // Locked path: one transaction under the payment's lock, from a fresh read. Locked writers wait for each
@@ -241,7 +242,7 @@ async function recordPaymentEvent(
       const written = await writeDelivery(tx, write);
       if (!written) return null;
       if (needsRefundOrDisputeWrites(write)) await writeRefundsAndDisputes(tx, write, written.payment);
-      return outcome(write, changes, written);
+      return outcome(changes, written);
     });
     if (recorded) return recorded;
   }

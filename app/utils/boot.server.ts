@@ -62,7 +62,7 @@ export async function shutdown(): Promise<void> {
 
 /**
  * The payout-run worker as a process of its own (PostgreSQL only; the server migrated the database
- * before starting it). It hears of new requests by LISTEN/NOTIFY and polls as a fallback.
+ * before starting it). It hears of new requests by LISTEN/NOTIFY (announced after each commit) and polls as a fallback.
  */
 export async function startPayoutRunWorkerProcess(): Promise<{ stop(): Promise<void> }> {
   const env = getEnv();
