@@ -13,18 +13,64 @@ const postgresUrl = z
     error: "expected a postgres:// or postgresql:// connection URL",
   });
 
+/** The origin of a URL (scheme://host[:port]) when it is nothing more; a path, query or credentials are refused. */
+const publicOrigin = z
+  .string()
+  .trim()
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (
+          (url.protocol === "https:" || url.protocol === "http:") &&
+          !url.username &&
+          !url.password &&
+          url.pathname === "/" &&
+          !url.search &&
+          !url.hash &&
+          !/[?#]/.test(value)
+        );
+      } catch {
+        return false;
+      }
+    },
+    { error: "expected the site's origin, like https://pay.example.com (no path, query or credentials)" },
+  )
+  .transform((value) => new URL(value).origin);
+
+const WEBHOOK_SECRET_PATTERN = /^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$/;
+
 const EnvSchema = z.object({
   STABLEFLOW_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number({ error: "expected a port number" }).int().min(1).max(65535).default(3000),
   HOST: z.string().trim().min(1).default("127.0.0.1"),
   STABLEFLOW_DATA_DIR: z.string().trim().min(1).default(".stableflow"),
   DATABASE_URL: postgresUrl.optional(),
+  // The owner role that runs migrations; DATABASE_URL is then a role with only the DML the app needs.
+  DATABASE_MIGRATION_URL: postgresUrl.optional(),
+  // Where customers reach this site: Dodo's return_url, the simulator's webhook target, absolute links, HSTS.
+  STABLEFLOW_PUBLIC_URL: publicOrigin.optional(),
   DODO_PAYMENTS_API_KEY: z.string().trim().min(1).optional(),
   DODO_PAYMENTS_WEBHOOK_KEY: z.string().trim().min(1).optional(),
   DODO_PAYMENTS_ENVIRONMENT: z.enum(["test_mode", "live_mode"]).default("test_mode"),
   // Only for pointing the SDK at a local double of Dodo's API in development and tests.
   DODO_PAYMENTS_BASE_URL: z.url({ error: "expected an http(s) URL" }).optional(),
   SOLANA_RPC_URL: z.url({ error: "expected an http(s) URL" }).optional(),
+  // Names the cluster for explorer links; unset: known from the node's genesis hash (localnet otherwise).
+  SOLANA_CLUSTER: z.enum(["mainnet-beta", "devnet", "testnet", "localnet"], { error: "expected mainnet-beta, devnet, testnet or localnet" }).optional(),
+  // A real cluster's treasury: the authority's Solana CLI keypair file and the stablecoin mint.
+  STABLEFLOW_AUTHORITY_KEYPAIR: z.string().trim().min(1).optional(),
+  STABLEFLOW_MINT: z
+    .string()
+    .trim()
+    .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, { error: "expected a base58 Solana address" })
+    .optional(),
+  // The embedded chain (a local JSON-RPC server on LiteSVM, started when SOLANA_RPC_URL is unset):
+  // its HTTP port (WebSocket subscriptions on the next one, as Solana's own validator does), its slot
+  // time, and whether its stableflow_* test methods answer (default: only when STABLEFLOW_ENV=test).
+  STABLEFLOW_CHAIN_PORT: z.coerce.number({ error: "expected a port number" }).int().min(0).max(65534).default(8899),
+  STABLEFLOW_CHAIN_SLOT_MS: z.coerce.number({ error: "expected milliseconds" }).int().min(5).max(60_000).default(400),
+  STABLEFLOW_CHAIN_TEST_MODE: booleanFlag.optional(),
   // Production refuses the simulator and the embedded chain unless this says otherwise.
   STABLEFLOW_ALLOW_SIMULATOR: booleanFlag.default(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -33,7 +79,22 @@ const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema>;
 
 /** Names whose values must never appear in logs, errors or pages. */
-export const SECRET_ENV_NAMES = ["DATABASE_URL", "DODO_PAYMENTS_API_KEY", "DODO_PAYMENTS_WEBHOOK_KEY"] as const;
+// SOLANA_RPC_URL: providers put API keys in it.
+export const SECRET_ENV_NAMES = [
+  "DATABASE_URL",
+  "DATABASE_MIGRATION_URL",
+  "DODO_PAYMENTS_API_KEY",
+  "DODO_PAYMENTS_WEBHOOK_KEY",
+  "SOLANA_RPC_URL",
+] as const;
+
+/**
+ * The Standard Webhooks secrets in DODO_PAYMENTS_WEBHOOK_KEY, comma or space separated: a delivery verifies
+ * against any of them, so a new secret can be added before Dodo switches to it and the old one removed after.
+ */
+export function webhookSecrets(env: Pick<Env, "DODO_PAYMENTS_WEBHOOK_KEY">): string[] {
+  return (env.DODO_PAYMENTS_WEBHOOK_KEY ?? "").split(/[\s,]+/).filter((part) => part.length > 0);
+}
 
 export class ConfigError extends Error {
   readonly code = "CONFIG_INVALID";
@@ -63,12 +124,21 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   const env = result.data;
   const problems: { variable: string; message: string }[] = [];
-  if (env.STABLEFLOW_ENV === "production" && !env.STABLEFLOW_ALLOW_SIMULATOR) {
-    if (!env.DODO_PAYMENTS_API_KEY) {
+  if (env.STABLEFLOW_ENV === "production") {
+    // STABLEFLOW_ALLOW_SIMULATOR (a demo) lifts the Dodo API key requirement only: every other one stays.
+    if (!env.DODO_PAYMENTS_API_KEY && !env.STABLEFLOW_ALLOW_SIMULATOR) {
       problems.push({
         variable: "DODO_PAYMENTS_API_KEY",
         message: "required in production (the checkout simulator is refused unless STABLEFLOW_ALLOW_SIMULATOR=true)",
       });
+    }
+    if (!env.STABLEFLOW_PUBLIC_URL) {
+      problems.push({
+        variable: "STABLEFLOW_PUBLIC_URL",
+        message: "required in production: the origin customers reach this site at (https://...), used for every absolute link",
+      });
+    } else if (new URL(env.STABLEFLOW_PUBLIC_URL).protocol !== "https:" && !isLoopbackOrigin(env.STABLEFLOW_PUBLIC_URL)) {
+      problems.push({ variable: "STABLEFLOW_PUBLIC_URL", message: "must be https in production (terminate TLS at your proxy)" });
     }
     if (!env.DODO_PAYMENTS_WEBHOOK_KEY) {
       problems.push({ variable: "DODO_PAYMENTS_WEBHOOK_KEY", message: "required in production" });
@@ -76,6 +146,20 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     if (!env.DATABASE_URL) {
       problems.push({ variable: "DATABASE_URL", message: "required in production (the embedded database is for development)" });
     }
+  }
+  const secrets = webhookSecrets(env);
+  const malformed = secrets.findIndex((secret) => !WEBHOOK_SECRET_PATTERN.test(secret));
+  if (malformed !== -1) {
+    problems.push({
+      variable: "DODO_PAYMENTS_WEBHOOK_KEY",
+      message: `secret ${malformed + 1} of ${secrets.length} is not a Standard Webhooks secret (whsec_ followed by base64)`,
+    });
+  }
+  if (env.DATABASE_MIGRATION_URL && !env.DATABASE_URL) {
+    problems.push({
+      variable: "DATABASE_MIGRATION_URL",
+      message: "only with DATABASE_URL: it is the owner role that migrates, DATABASE_URL the role the app serves as",
+    });
   }
   if (env.DODO_PAYMENTS_API_KEY && !env.DODO_PAYMENTS_WEBHOOK_KEY) {
     problems.push({
@@ -85,6 +169,11 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return env;
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  const host = new URL(origin).hostname;
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
 let cached: Env | undefined;

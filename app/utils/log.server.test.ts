@@ -18,6 +18,15 @@ describe("log redaction", () => {
     expect(text).toContain("[redacted]");
   });
 
+  it("blanks each of several webhook secrets on its own, and the migration role's password", () => {
+    process.env.DODO_PAYMENTS_WEBHOOK_KEY = "whsec_b2xkLXNlY3JldA==, whsec_bmV3LXNlY3JldA==";
+    process.env.DATABASE_MIGRATION_URL = "postgresql://owner:0wner-pass-9@db:5432/x";
+    const text = redact("old=whsec_b2xkLXNlY3JldA== new=whsec_bmV3LXNlY3JldA== pw=0wner-pass-9");
+    expect(text).not.toContain("whsec_b2xkLXNlY3JldA==");
+    expect(text).not.toContain("whsec_bmV3LXNlY3JldA==");
+    expect(text).not.toContain("0wner-pass-9");
+  });
+
   it("a log line with a secret in a field is written redacted", () => {
     process.env.DODO_PAYMENTS_API_KEY = "sk_live_0123456789";
     process.env.LOG_LEVEL = "info";

@@ -10,7 +10,11 @@ function secretValues(): string[] {
   for (const name of SECRET_ENV_NAMES) {
     const value = process.env[name];
     if (value && value.length >= 6) values.push(value);
-    if (name === "DATABASE_URL" && value) {
+    // Several webhook secrets during a rotation: any one of them may appear on its own.
+    if (name === "DODO_PAYMENTS_WEBHOOK_KEY" && value) {
+      for (const part of value.split(/[\s,]+/)) if (part.length >= 6) values.push(part);
+    }
+    if ((name === "DATABASE_URL" || name === "DATABASE_MIGRATION_URL") && value) {
       try {
         const password = decodeURIComponent(new URL(value).password);
         if (password.length >= 4) values.push(password);
