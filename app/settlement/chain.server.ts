@@ -1,0 +1,220 @@
+// The one way the app talks to Solana: a web3.js 1.x `Connection` whose HTTP goes through a fetch that
+// turns transport failures into typed RpcErrors and refuses responses that are not JSON-RPC, wrapped in
+// calls that map the node's errors, retry what is safe to repeat, and parse what they return with a
+// schema. The embedded chain and devnet go through exactly this code; only the URL differs.
+import { Connection, PublicKey, SendTransactionError, SolanaJSONRPCError, type Commitment } from "@solana/web3.js";
+import { z } from "zod";
+import { clusterOf, type ChainConfig, type ClusterName } from "./chain-config.server";
+import { fromJsonRpcError, parseRetryAfter, rpcError, RpcError, withRpcRetry, type RetryOptions } from "./rpc-errors";
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+const JsonRpcError = z.object({ code: z.number(), message: z.string(), data: z.unknown().optional() });
+const JsonRpcResponse = z.union([
+  z.object({ jsonrpc: z.literal("2.0"), id: z.unknown(), result: z.unknown() }),
+  z.object({ jsonrpc: z.literal("2.0"), id: z.unknown(), error: JsonRpcError }),
+]);
+const JsonRpcBody = z.union([JsonRpcResponse, z.array(JsonRpcResponse)]);
+
+type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/**
+ * The fetch given to `Connection`: a timeout per request, HTTP 429/5xx and connection failures as
+ * transient RpcErrors (with Retry-After), and any 2xx body that is not a JSON-RPC 2.0 response refused
+ * as RPC_INVALID_RESPONSE before web3.js reads it.
+ */
+export function typedRpcFetch(displayUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS, baseFetch: FetchLike = fetch): FetchLike {
+  return async (input, init) => {
+    let response: Response;
+    try {
+      response = await baseFetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const name = (error as { name?: string })?.name;
+      if (name === "TimeoutError" || name === "AbortError") {
+        throw rpcError("RPC_TIMEOUT", `${displayUrl} did not answer within ${timeoutMs} ms`);
+      }
+      throw rpcError("RPC_UNREACHABLE", `cannot reach ${displayUrl} (${(error as Error)?.message ?? error})`);
+    }
+    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+    if (response.status === 429) {
+      throw rpcError("RPC_RATE_LIMITED", `${displayUrl} is rate limiting (HTTP 429)`, { retryAfterMs, httpStatus: 429 });
+    }
+    if (response.status >= 500) {
+      throw rpcError("RPC_UNAVAILABLE", `${displayUrl} answered HTTP ${response.status}`, {
+        retryAfterMs,
+        httpStatus: response.status,
+        transient: true,
+      });
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw rpcError("RPC_INVALID_RESPONSE", `${displayUrl} answered HTTP ${response.status} with a body that is not JSON`, {
+        httpStatus: response.status,
+      });
+    }
+    if (!JsonRpcBody.safeParse(parsed).success) {
+      throw rpcError("RPC_INVALID_RESPONSE", `${displayUrl} answered HTTP ${response.status} with something that is not a JSON-RPC 2.0 response`, {
+        httpStatus: response.status,
+      });
+    }
+    // web3.js reads the text itself; a 4xx with a JSON-RPC error body is still the node's answer.
+    return new Response(text, { status: response.ok ? response.status : 200, headers: response.headers });
+  };
+}
+
+/** Maps whatever a web3.js call threw to an RpcError (already-typed errors pass through). */
+export function toRpcError(error: unknown, method: string): RpcError {
+  if (error instanceof RpcError) return error;
+  if (error instanceof SolanaJSONRPCError) return fromJsonRpcError({ code: error.code, message: error.message, data: error.data }, method);
+  if (error instanceof SendTransactionError) {
+    const failed = rpcError("RPC_TRANSACTION_FAILED", `${method}: ${error.transactionError.message}`, { logs: error.transactionError.logs });
+    return /blockhash not found/i.test(error.message) ? rpcError("RPC_BLOCKHASH_NOT_FOUND", failed.message) : failed;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  // web3.js validates every result with superstruct and throws a plain Error when it does not match.
+  if (/StructError|Expected|invalid/i.test(message)) return rpcError("RPC_INVALID_RESPONSE", `${method}: ${message}`);
+  return rpcError("RPC_REQUEST_REFUSED", `${method}: ${message}`);
+}
+
+export interface ChainClientOptions {
+  commitment?: Commitment;
+  timeoutMs?: number;
+  retry?: RetryOptions;
+  fetch?: FetchLike;
+}
+
+export interface ChainIdentity {
+  genesisHash: string;
+  cluster: ClusterName;
+  slot: number;
+  blockHeight: number;
+}
+
+const Base58 = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,88}$/);
+
+export class ChainClient {
+  readonly connection: Connection;
+  private genesisHash?: string;
+
+  constructor(
+    readonly config: ChainConfig,
+    private readonly options: ChainClientOptions = {},
+  ) {
+    this.connection = new Connection(config.rpcUrl, {
+      commitment: options.commitment ?? "confirmed",
+      fetch: typedRpcFetch(config.displayUrl, options.timeoutMs, options.fetch) as never,
+      // Our own retry honours Retry-After and the attempt budget; web3.js's would hide the 429.
+      disableRetryOnRateLimit: true,
+    });
+  }
+
+  /**
+   * A read (or any call safe to repeat): node errors typed, transient ones retried with backoff.
+   * `method` names the call in errors.
+   */
+  read<T>(method: string, call: (connection: Connection) => Promise<T>, retry?: RetryOptions): Promise<T> {
+    return withRpcRetry(async () => {
+      try {
+        return await call(this.connection);
+      } catch (error) {
+        throw toRpcError(error, method);
+      }
+    }, { ...this.options.retry, ...retry });
+  }
+
+  /** The cluster this endpoint serves, its genesis hash (cached: it never changes) and where it is now. */
+  async identity(retry?: RetryOptions): Promise<ChainIdentity> {
+    this.genesisHash ??= Base58.parse(await this.read("getGenesisHash", (c) => c.getGenesisHash(), retry));
+    const [slot, blockHeight] = await Promise.all([
+      this.read("getSlot", (c) => c.getSlot(), retry),
+      this.read("getBlockHeight", (c) => c.getBlockHeight(), retry),
+    ]);
+    return {
+      genesisHash: this.genesisHash,
+      cluster: clusterOf(this.config, this.genesisHash),
+      slot: z.number().int().nonnegative().parse(slot),
+      blockHeight: z.number().int().nonnegative().parse(blockHeight),
+    };
+  }
+
+  async lamports(address: PublicKey): Promise<bigint> {
+    const balance = await this.read("getBalance", (c) => c.getBalance(address));
+    return BigInt(z.number().int().nonnegative().parse(balance));
+  }
+
+  /** An account's raw state, or null when it does not exist. */
+  async account(address: PublicKey) {
+    const info = await this.read("getAccountInfo", (c) => c.getAccountInfo(address));
+    if (!info) return null;
+    return {
+      owner: info.owner,
+      lamports: BigInt(info.lamports),
+      executable: info.executable,
+      data: Buffer.from(info.data),
+    };
+  }
+
+  /**
+   * Sends bytes already signed and waits for `commitment` with its own loop over getSignatureStatuses
+   * (web3.js 1.x confirmTransaction can report "block height exceeded" for a transaction that landed).
+   * Resends the same bytes every `resendMs` until confirmed, failed on chain, or definitively expired:
+   * past `lastValidBlockHeight` and unknown to the node's history.
+   */
+  async sendAndConfirm(
+    signed: Uint8Array,
+    signature: string,
+    lastValidBlockHeight: number,
+    options: { commitment?: "confirmed" | "finalized"; resendMs?: number; pollMs?: number; skipPreflight?: boolean } = {},
+  ): Promise<{ slot: number }> {
+    const commitment = options.commitment ?? "confirmed";
+    const resendMs = options.resendMs ?? 2_000;
+    const pollMs = options.pollMs ?? 250;
+    const send = () =>
+      this.read("sendTransaction", (c) => c.sendRawTransaction(signed, { skipPreflight: options.skipPreflight ?? false, maxRetries: 0 }));
+    await send();
+    let lastSend = Date.now();
+    // Once the blockhash is past its last valid height only the node's whole history can still know it.
+    let pastValidity = false;
+    for (;;) {
+      const status = await this.signatureStatus(signature, pastValidity);
+      if (status?.err) {
+        throw rpcError("RPC_TRANSACTION_FAILED", `transaction ${signature} failed on chain`, { transactionError: status.err });
+      }
+      if (status && (status.confirmationStatus === commitment || status.confirmationStatus === "finalized")) return { slot: status.slot };
+      if (!status) {
+        const height = await this.read("getBlockHeight", (c) => c.getBlockHeight());
+        if (height > lastValidBlockHeight) {
+          if (pastValidity) {
+            throw rpcError("RPC_BLOCKHASH_NOT_FOUND", `transaction ${signature} expired unconfirmed (block height ${height} > ${lastValidBlockHeight})`);
+          }
+          pastValidity = true;
+          continue;
+        }
+        if (Date.now() - lastSend >= resendMs) {
+          await send().catch((error: unknown) => {
+            // A resend refused because the first copy already landed or expired is settled by the status loop.
+            if (!(error instanceof RpcError) || error.transient) throw error;
+          });
+          lastSend = Date.now();
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  async signatureStatus(signature: string, searchTransactionHistory = false) {
+    const result = await this.read("getSignatureStatuses", (c) => c.getSignatureStatuses([signature], { searchTransactionHistory }));
+    return result.value[0] ?? null;
+  }
+}
+
+let shared: ChainClient | undefined;
+
+/** The process's client for the configured chain. */
+export function getChainClient(config: ChainConfig): ChainClient {
+  if (!shared || shared.config.rpcUrl !== config.rpcUrl) shared = new ChainClient(config);
+  return shared;
+}
