@@ -9,6 +9,7 @@ pub enum FieldType {
     Bool,
     U8,
     U16,
+    U32,
     U64,
     I64,
     /// `[u8; N]`
@@ -24,6 +25,7 @@ impl FieldType {
             FieldType::Pubkey => Some(32),
             FieldType::Bool | FieldType::U8 => Some(1),
             FieldType::U16 => Some(2),
+            FieldType::U32 => Some(4),
             FieldType::U64 | FieldType::I64 => Some(8),
             FieldType::Bytes(n) => Some(n),
             FieldType::VecU64 => None,

@@ -1,5 +1,10 @@
 //! Custom program errors. Codes start at 6000 (Anchor's user range), are append-only and
 //! never reordered: clients and recorded failures depend on them.
+//!
+//! A recipient that cannot receive is reported as `RECIPIENT_REFUSED_BASE + position` (6100 + its
+//! index among the recipient accounts), so the position survives in the bare transaction error
+//! (`InstructionError(i, Custom(6100 + p))`, which is all a signature status carries); the reason
+//! is one of the `Recipient*` codes below, in the `RecipientRefused` event logged just before.
 
 use crate::abi::ErrorSpec;
 use pinocchio::error::ProgramError;
@@ -52,6 +57,27 @@ program_errors! {
     TreasuryAlreadyInitialized = 6028 => "The treasury account already exists",
     RecipientFrozen = 6029 => "Recipient token account is frozen",
     DepositorMustSign = 6030 => "The depositor must sign",
+    RecipientRequiresMemo = 6031 => "Recipient token account requires a memo on incoming transfers (Token-2022 MemoTransfer)",
+    RecipientExtensionUnsupported = 6032 => "Recipient token account carries a Token-2022 extension a split does not pay into",
+    RecipientMissing = 6033 => "Recipient account does not exist (never created, or closed)",
+}
+
+/// First code of the recipient-position range: `6100 + p` means the recipient at position `p`
+/// (index among the recipient accounts, after the named ones) cannot receive.
+pub const RECIPIENT_REFUSED_BASE: u32 = 6100;
+
+const _: () = assert!(6000 + ERRORS.len() as u32 <= RECIPIENT_REFUSED_BASE);
+
+/// The error for the recipient at `position`; a position is always below `MAX_RECIPIENTS`.
+#[inline(always)]
+pub fn recipient_refused(position: usize) -> ProgramError {
+    ProgramError::Custom(RECIPIENT_REFUSED_BASE + position as u32)
+}
+
+/// The position a code of the recipient range names, for host tests and the IDL.
+pub fn refused_position(code: u32) -> Option<usize> {
+    let position = code.checked_sub(RECIPIENT_REFUSED_BASE)? as usize;
+    (position < crate::MAX_RECIPIENTS).then_some(position)
 }
 
 impl From<PayoutError> for ProgramError {
@@ -79,5 +105,17 @@ mod tests {
         assert_eq!(PayoutError::ZeroDepositOrWithdraw as u32, 6026);
         assert_eq!(ProgramError::from(PayoutError::PlanHashMismatch), ProgramError::Custom(6020));
         assert_eq!(ERRORS[21].name, "SplitAlreadyExecuted");
+    }
+
+    #[test]
+    fn recipient_positions_have_their_own_range() {
+        // Given each position of a full batch, Then its code is 6100 + p and maps back to p.
+        assert_eq!(recipient_refused(0), ProgramError::Custom(6100));
+        assert_eq!(recipient_refused(crate::MAX_RECIPIENTS - 1), ProgramError::Custom(6149));
+        assert_eq!(refused_position(6107), Some(7));
+        // And nothing outside the range is read as a position.
+        assert_eq!(refused_position(6099), None);
+        assert_eq!(refused_position(6100 + crate::MAX_RECIPIENTS as u32), None);
+        assert!(ERRORS.iter().all(|e| refused_position(e.code).is_none()));
     }
 }

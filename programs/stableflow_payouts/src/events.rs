@@ -84,6 +84,33 @@ impl SplitExecuted {
     }
 }
 
+/// Logged by a refused `execute_split` just before it fails with `6100 + position`: which
+/// recipient cannot receive and why (`reason` is the code of a `Recipient*` error). Only failed
+/// transactions carry it; nothing has been transferred when it is logged.
+pub struct RecipientRefused {
+    pub recipient: Address,
+    pub position: u16,
+    pub reason: u32,
+}
+
+impl RecipientRefused {
+    event_spec!("RecipientRefused", "execute_split refused the recipient at this position (its error is 6100 + position); reason is the code of the Recipient* error that says why.", [
+        "recipient": FieldType::Pubkey,
+        "position": FieldType::U16,
+        "reason": FieldType::U32,
+    ]);
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut buf = [0u8; Self::LEN];
+        let mut w = Writer::new(&mut buf, &Self::DISCRIMINATOR);
+        w.put(self.recipient.as_ref());
+        w.put(&self.position.to_le_bytes());
+        w.put(&self.reason.to_le_bytes());
+        debug_assert_eq!(w.pos, Self::LEN);
+        buf
+    }
+}
+
 pub struct TreasuryInitialized {
     pub treasury: Address,
     pub authority: Address,
@@ -209,6 +236,7 @@ pub const ALL: &[TypeSpec] = &[
     AuthorityChanged::SPEC,
     Deposited::SPEC,
     PausedChanged::SPEC,
+    RecipientRefused::SPEC,
     SplitExecuted::SPEC,
     TreasuryInitialized::SPEC,
     Withdrawn::SPEC,
@@ -254,5 +282,9 @@ mod tests {
         assert_eq!(TreasuryInitialized::LEN, 8 + 4 * 32);
         assert_eq!(AuthorityChanged::LEN, 8 + 3 * 32);
         assert_eq!(Withdrawn::LEN, 80);
+        let refused = RecipientRefused { recipient: Address::new_from_array([4; 32]), position: 7, reason: 6029 }.encode();
+        assert_eq!(refused.len(), 8 + 32 + 2 + 4);
+        assert_eq!(refused[40..42], [7, 0]);
+        assert_eq!(refused[42..46], 6029u32.to_le_bytes());
     }
 }

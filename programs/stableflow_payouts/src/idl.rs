@@ -4,6 +4,8 @@
 extern crate std;
 
 use crate::abi::{AccountSpec, FieldSpec, FieldType, InstructionSpec, SeedSpec, TypeSpec};
+use crate::error::RECIPIENT_REFUSED_BASE;
+use crate::plan::PLAN_HASH_DOMAIN;
 use crate::state::seeds::{SPLIT_SEED, TREASURY_SEED, VAULT_SEED};
 use serde_json::{json, Map, Value};
 use std::format;
@@ -26,6 +28,7 @@ fn field_type(ty: FieldType) -> Value {
         FieldType::Bool => json!("bool"),
         FieldType::U8 => json!("u8"),
         FieldType::U16 => json!("u16"),
+        FieldType::U32 => json!("u32"),
         FieldType::U64 => json!("u64"),
         FieldType::I64 => json!("i64"),
         FieldType::Bytes(n) => json!({ "array": ["u8", n] }),
@@ -91,6 +94,20 @@ fn bytes_constant(name: &str, bytes: &[u8]) -> Value {
     json!({ "name": name, "type": "bytes", "value": format!("[{}]", list.join(", ")) })
 }
 
+/// The program's errors, then one entry per code of the recipient range (6100 + position), so
+/// any Anchor client names a refused recipient's position without knowing the rule.
+fn errors() -> Vec<Value> {
+    let named = crate::error::ERRORS.iter().map(|e| json!({ "code": e.code, "name": e.name, "msg": e.msg }));
+    let positions = (0..crate::MAX_RECIPIENTS).map(|position| {
+        json!({
+            "code": RECIPIENT_REFUSED_BASE + position as u32,
+            "name": format!("RecipientRefusedAt{position}"),
+            "msg": format!("The recipient at position {position} cannot receive; the RecipientRefused event says why"),
+        })
+    });
+    named.chain(positions).collect()
+}
+
 /// The whole IDL as JSON.
 pub fn generate() -> Value {
     let types: Vec<Value> = crate::state::ACCOUNTS.iter().chain(crate::events::ALL).map(type_def).collect();
@@ -105,12 +122,12 @@ pub fn generate() -> Value {
         "instructions": crate::instructions::ALL.iter().map(instruction).collect::<Vec<_>>(),
         "accounts": crate::state::ACCOUNTS.iter().map(named_discriminator).collect::<Vec<_>>(),
         "events": crate::events::ALL.iter().map(named_discriminator).collect::<Vec<_>>(),
-        "errors": crate::error::ERRORS.iter()
-            .map(|e| json!({ "code": e.code, "name": e.name, "msg": e.msg }))
-            .collect::<Vec<_>>(),
+        "errors": errors(),
         "types": types,
         "constants": [
             { "name": "MAX_RECIPIENTS", "type": "u16", "value": crate::MAX_RECIPIENTS.to_string() },
+            bytes_constant("PLAN_HASH_DOMAIN", PLAN_HASH_DOMAIN),
+            { "name": "RECIPIENT_REFUSED_BASE", "type": "u32", "value": RECIPIENT_REFUSED_BASE.to_string() },
             bytes_constant("SPLIT_SEED", SPLIT_SEED),
             bytes_constant("TREASURY_SEED", TREASURY_SEED),
             bytes_constant("VAULT_SEED", VAULT_SEED),
@@ -171,7 +188,12 @@ mod tests {
         assert_eq!(split["accounts"][1].get("writable"), None);
         let errors = idl["errors"].as_array().unwrap();
         assert_eq!(errors[0]["code"], json!(6000));
-        assert_eq!(errors.len(), crate::error::ERRORS.len());
+        assert_eq!(errors.len(), crate::error::ERRORS.len() + crate::MAX_RECIPIENTS);
+        // The recipient range follows the named errors: 6100 + position, for every position.
+        let range = &errors[crate::error::ERRORS.len()..];
+        assert_eq!((range[0]["code"].clone(), range[0]["name"].clone()), (json!(6100), json!("RecipientRefusedAt0")));
+        assert_eq!(range[crate::MAX_RECIPIENTS - 1]["code"], json!(6100 + crate::MAX_RECIPIENTS - 1));
+        assert_eq!(idl["metadata"]["version"], json!("0.2.0"));
         assert_eq!(idl["constants"][0]["value"], json!(crate::MAX_RECIPIENTS.to_string()));
         assert_eq!(idl["metadata"]["spec"], json!("0.1.0"));
     }

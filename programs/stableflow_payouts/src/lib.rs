@@ -12,6 +12,7 @@ pub mod entrypoint;
 pub mod error;
 pub mod events;
 pub mod instructions;
+pub mod plan;
 pub mod state;
 pub mod sys;
 

@@ -1,22 +1,25 @@
 //! `execute_split(run_id, batch_index, plan_hash, amounts)`: pays one batch of a payout run
 //! from the vault. Everything is validated before the first transfer; the SplitRecord PDA
-//! makes a batch executable once.
+//! makes a batch executable once. A recipient that cannot receive fails the batch with
+//! `6100 + its position` and a `RecipientRefused` event, so the executor can hold it out.
 
-use crate::abi::{AccountSpec, FieldSpec, FieldType, InstructionSpec, SeedSpec};
+use crate::abi::{AccountSpec, FieldSpec, FieldType, InstructionSpec};
 use crate::cpi::{CreatePda, TransferChecked};
 use crate::discriminator;
-use crate::error::PayoutError;
-use crate::events::SplitExecuted;
+use crate::error::{recipient_refused, PayoutError};
+use crate::events::{RecipientRefused, SplitExecuted};
 use crate::instructions::Invocation;
 use crate::instructions::{
     check_treasury_accounts, is_owned_by, load_treasury_at_pda, load_treasury_mut, mint_decimals, vault_balance,
 };
-use crate::state::seeds::{SPLIT_SEED, TREASURY_SEED};
+use crate::plan::{plan_hash, Plan};
+use crate::state::seeds;
 use crate::state::split_record::{SplitRecord, SplitRecordInit};
 use crate::state::token::{check_token_account, SYSTEM_PROGRAM_ID};
 use crate::sys;
 use pinocchio::address::address_eq;
 use pinocchio::cpi::{invoke_signed_unchecked, CpiAccount, Seed, Signer};
+use pinocchio::error::ProgramError;
 use pinocchio::instruction::{InstructionAccount, InstructionView};
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -38,23 +41,20 @@ pub const MAX_RECIPIENTS: usize = 50;
 ///   5. `[writable]` split_record — PDA `["split", treasury, run_id, batch_index LE]`, created here
 ///   6. `[]` token_program — the treasury's token program
 ///   7. `[]` system_program
-///   8.. `[writable]` recipient token accounts, one per amount, in the same order
+///   8.. `[writable]` recipient token accounts, one per amount, in the same order; the
+///      recipient at position p (0-based, the (8 + p)-th account) is refused with 6100 + p
 ///
 /// Data: discriminator (8) · run_id `[u8; 16]` · batch_index `u16` · plan_hash `[u8; 32]` ·
 /// amounts `Vec<u64>` (u32 count, then count × u64 LE).
-/// plan_hash = sha256(concat over i of recipient_i (32 bytes) || amounts[i] (u64 LE)).
+/// plan_hash: see `crate::plan` (`PLAN_HASH_DOC` is the same text in the IDL).
 pub const ACCOUNTS: &[AccountSpec] = &[
     AccountSpec::new("payer", true, true, "Pays the SplitRecord rent; may be the authority"),
     AccountSpec::new("authority", false, true, "The treasury authority"),
     AccountSpec::new("treasury", true, false, "Treasury paying the batch"),
     AccountSpec::new("vault", true, false, "The treasury's vault"),
     AccountSpec::new("mint", false, false, "The treasury's mint"),
-    AccountSpec::new("split_record", true, false, "SplitRecord PDA for this batch, created here").with_pda(&[
-        SeedSpec::Const(SPLIT_SEED),
-        SeedSpec::Account("treasury"),
-        SeedSpec::Arg("run_id"),
-        SeedSpec::Arg("batch_index"),
-    ]),
+    AccountSpec::new("split_record", true, false, "SplitRecord PDA for this batch, created here")
+        .with_pda(seeds::SPLIT_RECORD_PDA),
     AccountSpec::new("token_program", false, false, "The treasury's token program"),
     AccountSpec::new("system_program", false, false, "System program").with_address("11111111111111111111111111111111"),
 ];
@@ -66,11 +66,20 @@ pub const ARGS: &[FieldSpec] = &[
 ];
 pub const SPEC: InstructionSpec = InstructionSpec {
     name: NAME,
-    docs: "Pay one batch: recipient token accounts are the remaining accounts, in the order of amounts.",
+    docs: PLAN_HASH_DOC,
     discriminator: DISCRIMINATOR,
     accounts: ACCOUNTS,
     args: ARGS,
 };
+
+/// The instruction's IDL docs: what it does, how a refused recipient is reported, and the plan
+/// hash byte layout (defined in `crate::plan`).
+pub const PLAN_HASH_DOC: &str = "Pay one batch: recipient token accounts are the remaining accounts, in the order of amounts. \
+Every check runs before the first transfer. A recipient that cannot receive (not an initialized token account of the treasury's token program, \
+missing or closed, another mint, frozen, requiring incoming memos, or carrying a Token-2022 extension a split does not pay into) fails the \
+instruction with custom error 6100 + position (position = index among the recipient accounts), after a RecipientRefused event for \
+every such recipient. plan_hash = sha256(\"stableflow:split-plan:v1\" (24 bytes) || program_id (32) || treasury (32) || run_id (16) || \
+batch_index (u16 LE) || for each recipient in order: recipient token account (32) || amount (u64 LE)).";
 
 /// Instruction data after the discriminator, borrowed from the input buffer.
 #[derive(Debug)]
@@ -79,7 +88,8 @@ pub struct SplitArgs<'a> {
     /// `batch_index` as its two little-endian bytes (a PDA seed as is).
     pub batch_index_le: &'a [u8; 2],
     pub plan_hash: &'a [u8; 32],
-    amounts: &'a [[u8; 8]],
+    /// Each amount as its eight little-endian bytes, as hashed and as sent to the token program.
+    pub amounts: &'a [[u8; 8]],
 }
 
 impl<'a> SplitArgs<'a> {
@@ -145,20 +155,6 @@ pub fn repeats_earlier(recipients: &[AccountView], index: usize) -> bool {
     index > 0 && recipients[index].account_ptr() <= recipients[index - 1].account_ptr()
 }
 
-/// sha256 over (recipient address || amount LE) for each recipient, in one syscall: the
-/// pieces point into the account keys and the instruction data, nothing is copied.
-#[inline(never)]
-pub fn plan_hash<'k>(keys: impl Iterator<Item = &'k Address>, args: &SplitArgs) -> [u8; 32] {
-    let mut parts: [&[u8]; 2 * MAX_RECIPIENTS] = [&[]; 2 * MAX_RECIPIENTS];
-    let mut used = 0;
-    for (index, key) in keys.take(MAX_RECIPIENTS).enumerate() {
-        parts[used] = key.as_ref();
-        parts[used + 1] = &args.amounts[index];
-        used += 2;
-    }
-    sys::sha256(&parts[..used])
-}
-
 /// What every recipient is checked against.
 struct RecipientRules<'a> {
     vault: &'a Address,
@@ -166,37 +162,62 @@ struct RecipientRules<'a> {
     token_program: &'a Address,
 }
 
-fn check_recipient(rules: &RecipientRules, recipients: &[AccountView], index: usize) -> Result<(), PayoutError> {
-    let recipient = &recipients[index];
-    if address_eq(recipient.address(), rules.vault) {
-        return Err(PayoutError::RecipientIsVault);
-    }
+/// Whether a transfer into `recipient` can go through; the error is the reason it cannot.
+#[inline(always)]
+fn receivable(rules: &RecipientRules, recipient: &AccountView) -> Result<(), PayoutError> {
     if !is_owned_by(recipient, rules.token_program) {
-        return Err(PayoutError::RecipientNotTokenAccount);
+        // A system account with no lamports is one that was never created or was closed.
+        return Err(if recipient.lamports() == 0 { PayoutError::RecipientMissing } else { PayoutError::RecipientNotTokenAccount });
     }
     // SAFETY: read-only view, dropped before any CPI.
-    check_token_account(unsafe { recipient.borrow_unchecked() }, rules.mint)?;
-    if repeats_earlier(recipients, index) {
-        return Err(PayoutError::DuplicateRecipient);
-    }
-    Ok(())
+    check_token_account(unsafe { recipient.borrow_unchecked() }, rules.mint)
+}
+
+/// A batch the executor built wrong (the vault as a recipient, a repeat, a zero amount, an
+/// overflowing sum): the whole plan is refused with the error's own code.
+#[cold]
+#[inline(never)]
+fn plan_error(index: usize, error: PayoutError) -> ProgramError {
+    sys::log("stableflow_payouts: rejected recipient at index");
+    sys::log_u64(index as u64);
+    error.into()
+}
+
+/// A recipient that cannot receive: logged as a `RecipientRefused` event (position and reason).
+#[cold]
+#[inline(never)]
+fn log_refusal(recipient: &AccountView, index: usize, reason: PayoutError) {
+    sys::log("stableflow_payouts: recipient cannot receive at index");
+    sys::log_u64(index as u64);
+    RecipientRefused { recipient: recipient.address().clone(), position: index as u16, reason: reason as u32 }.emit();
 }
 
 /// Checks every recipient and amount; returns the batch total.
+///
+/// A plan error stops at once. A recipient that cannot receive is logged and the walk goes on,
+/// so one simulation names every such recipient; the instruction then fails with
+/// `6100 + position` of the first.
 #[inline(never)]
-fn validate_recipients(rules: &RecipientRules, recipients: &[AccountView], args: &SplitArgs) -> Result<u64, PayoutError> {
+fn validate_recipients(rules: &RecipientRules, recipients: &[AccountView], args: &SplitArgs) -> Result<u64, ProgramError> {
     let mut total = 0u64;
-    for index in 0..recipients.len() {
-        match check_recipient(rules, recipients, index).and_then(|()| add_amount(total, args.amount(index))) {
-            Ok(sum) => total = sum,
-            Err(error) => {
-                sys::log("stableflow_payouts: rejected recipient at index");
-                sys::log_u64(index as u64);
-                return Err(error);
-            }
+    let mut first_refused: Option<usize> = None;
+    for (index, recipient) in recipients.iter().enumerate() {
+        if address_eq(recipient.address(), rules.vault) {
+            return Err(plan_error(index, PayoutError::RecipientIsVault));
         }
+        if let Err(reason) = receivable(rules, recipient) {
+            log_refusal(recipient, index, reason);
+            first_refused = first_refused.or(Some(index));
+        }
+        if repeats_earlier(recipients, index) {
+            return Err(plan_error(index, PayoutError::DuplicateRecipient));
+        }
+        total = add_amount(total, args.amount(index)).map_err(|error| plan_error(index, error))?;
     }
-    Ok(total)
+    match first_refused {
+        None => Ok(total),
+        Some(index) => Err(recipient_refused(index)),
+    }
 }
 
 /// The split record address must be the batch's PDA and must not exist yet; returns its bump.
@@ -206,9 +227,9 @@ fn check_split_record(
     record: &AccountView,
     args: &SplitArgs,
 ) -> Result<u8, PayoutError> {
-    let seeds: [&[u8]; 4] = [SPLIT_SEED, treasury.as_ref(), args.run_id, args.batch_index_le];
+    let seeds = seeds::split_record(treasury.as_ref(), args.run_id, args.batch_index_le, &[0]);
     let (address, bump) =
-        sys::find_program_address(&seeds, program_id).map_err(|_| PayoutError::InvalidSplitRecord)?;
+        sys::find_program_address(&seeds[..4], program_id).map_err(|_| PayoutError::InvalidSplitRecord)?;
     if !address_eq(&address, record.address()) {
         return Err(PayoutError::InvalidSplitRecord);
     }
@@ -295,7 +316,14 @@ pub fn process(ix: Invocation) -> ProgramResult {
     if vault_balance(vault)? < total {
         return Err(PayoutError::InsufficientVaultBalance.into());
     }
-    if plan_hash(recipients.iter().map(AccountView::address), &args) != *args.plan_hash {
+    let plan = Plan {
+        program_id,
+        treasury: treasury_account.address(),
+        run_id: args.run_id,
+        batch_index_le: args.batch_index_le,
+        amounts_le: args.amounts,
+    };
+    if plan_hash(&plan, recipients.iter().map(AccountView::address)) != *args.plan_hash {
         return Err(PayoutError::PlanHashMismatch.into());
     }
     let decimals = mint_decimals(mint)?;
@@ -319,12 +347,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
     .emit();
 
     let treasury_bump = [treasury.bump];
-    let treasury_seeds = [
-        Seed::from(TREASURY_SEED),
-        Seed::from(treasury.mint.as_ref()),
-        Seed::from(&treasury.org_id),
-        Seed::from(&treasury_bump),
-    ];
+    let treasury_seeds = treasury.signer_seeds(&treasury_bump);
     let signer = [Signer::from(&treasury_seeds)];
     let payout = Payout {
         transfer: TransferChecked {
@@ -371,13 +394,7 @@ struct SplitRecordContext<'a> {
 #[inline(never)]
 fn create_split_record(ctx: &SplitRecordContext, bump: u8) -> ProgramResult {
     let bump_seed = [bump];
-    let seeds = [
-        Seed::from(SPLIT_SEED),
-        Seed::from(ctx.treasury.as_ref()),
-        Seed::from(ctx.args.run_id),
-        Seed::from(ctx.args.batch_index_le),
-        Seed::from(&bump_seed),
-    ];
+    let seeds = seeds::split_record(ctx.treasury.as_ref(), ctx.args.run_id, ctx.args.batch_index_le, &bump_seed).map(Seed::from);
     CreatePda {
         payer: ctx.payer,
         account: ctx.record,
@@ -391,7 +408,6 @@ fn create_split_record(ctx: &SplitRecordContext, bump: u8) -> ProgramResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
     use std::vec::Vec;
 
     fn encode(run_id: [u8; 16], batch_index: u16, plan_hash: [u8; 32], amounts: &[u64]) -> Vec<u8> {
@@ -479,27 +495,6 @@ mod tests {
         assert!(repeats_earlier(&repeated, 2));
         let adjacent = [view(1), view(1)];
         assert!(repeats_earlier(&adjacent, 1));
-    }
-
-    #[test]
-    fn plan_hash_is_sha256_of_recipient_and_amount_pairs() {
-        // Given recipients and amounts, When hashed in one pass over borrowed pieces,
-        let keys: Vec<Address> = (1..=3u8).map(|i| Address::new_from_array([i; 32])).collect();
-        let data = encode([0; 16], 0, [0; 32], &[100, 200, 300]);
-        let args = SplitArgs::parse(&data).unwrap();
-        let hash = plan_hash(keys.iter(), &args);
-        // Then it equals sha256 of the concatenated (key || amount LE) pairs.
-        let mut expected = Sha256::new();
-        for (key, amount) in keys.iter().zip([100u64, 200, 300]) {
-            expected.update(key.as_ref());
-            expected.update(amount.to_le_bytes());
-        }
-        assert_eq!(hash[..], expected.finalize()[..]);
-        // And changing any amount or the order changes the hash.
-        let swapped: Vec<Address> = [keys[1].clone(), keys[0].clone(), keys[2].clone()].into();
-        assert_ne!(plan_hash(swapped.iter(), &args), hash);
-        let data = encode([0; 16], 0, [0; 32], &[100, 201, 300]);
-        assert_ne!(plan_hash(keys.iter(), &SplitArgs::parse(&data).unwrap()), hash);
     }
 
     #[test]

@@ -1,14 +1,16 @@
-//! `initialize_treasury(org_id: [u8; 16])`: creates the treasury PDA for (mint, organization)
-//! and its vault token account, owned by the treasury PDA.
+//! `initialize_treasury(org_id: [u8; 16])`: creates the treasury PDA for (mint, authority,
+//! organization) and its vault token account, owned by the treasury PDA. The authority signs and
+//! is part of the address, so nobody can take a treasury address meant for someone else
+//! (decision 007).
 
-use crate::abi::{AccountSpec, FieldSpec, FieldType, InstructionSpec, SeedSpec};
+use crate::abi::{AccountSpec, FieldSpec, FieldType, InstructionSpec};
 use crate::cpi::{token_account_size, CreatePda, InitializeAccount3};
 use crate::discriminator;
 use crate::error::PayoutError;
 use crate::events::TreasuryInitialized;
 use crate::instructions::Invocation;
 use crate::instructions::is_owned_by;
-use crate::state::seeds::{TREASURY_SEED, VAULT_SEED};
+use crate::state::seeds;
 use crate::state::token::{check_mint, is_token_program, SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID};
 use crate::state::treasury::{Treasury, TreasuryInit};
 use crate::sys;
@@ -21,25 +23,21 @@ pub const DISCRIMINATOR: [u8; 8] = discriminator::instruction(NAME);
 
 /// Accounts:
 ///   0. `[writable, signer]` payer — pays rent for the treasury and the vault
-///   1. `[signer]` authority — becomes the treasury authority
-///   2. `[writable]` treasury — PDA `["treasury", mint, org_id]`, created here
+///   1. `[signer]` authority — becomes the treasury authority and its seed authority
+///   2. `[writable]` treasury — PDA `["treasury", mint, authority, org_id]`, created here
 ///   3. `[writable]` vault — PDA `["vault", treasury]`, token account created here
 ///   4. `[]` mint — SPL Token or Token-2022 mint whose extensions are all accepted
-///      (`state::token::extension`; decision 003)
+///      (`state::token::extension`; decisions 003 and 007)
 ///   5. `[]` token_program — the mint's owner (SPL Token or Token-2022)
 ///   6. `[]` system_program
 ///
 /// Data: discriminator (8) · org_id `[u8; 16]`.
 pub const ACCOUNTS: &[AccountSpec] = &[
     AccountSpec::new("payer", true, true, "Pays rent for the treasury and the vault"),
-    AccountSpec::new("authority", false, true, "Becomes the treasury authority"),
-    AccountSpec::new("treasury", true, false, "Treasury PDA, created here").with_pda(&[
-        SeedSpec::Const(TREASURY_SEED),
-        SeedSpec::Account("mint"),
-        SeedSpec::Arg("org_id"),
-    ]),
-    AccountSpec::new("vault", true, false, "Vault token account PDA, created here")
-        .with_pda(&[SeedSpec::Const(VAULT_SEED), SeedSpec::Account("treasury")]),
+    AccountSpec::new("authority", false, true, "Signs; becomes the treasury authority and, for good, its seed authority"),
+    AccountSpec::new("treasury", true, false, "Treasury PDA [\"treasury\", mint, authority, org_id], created here")
+        .with_pda(seeds::TREASURY_PDA_AT_INIT),
+    AccountSpec::new("vault", true, false, "Vault token account PDA, created here").with_pda(seeds::VAULT_PDA),
     AccountSpec::new("mint", false, false, "Mint held by the treasury"),
     AccountSpec::new("token_program", false, false, "SPL Token or Token-2022, the mint's owner"),
     AccountSpec::new("system_program", false, false, "System program").with_address("11111111111111111111111111111111"),
@@ -47,7 +45,7 @@ pub const ACCOUNTS: &[AccountSpec] = &[
 pub const ARGS: &[FieldSpec] = &[FieldSpec { name: "org_id", ty: FieldType::Bytes(16) }];
 pub const SPEC: InstructionSpec = InstructionSpec {
     name: NAME,
-    docs: "Create the treasury PDA for (mint, organization) and its vault token account.",
+    docs: "Create the treasury PDA for (mint, authority, organization) and its vault token account. The authority must sign: the address derives from its key.",
     discriminator: DISCRIMINATOR,
     accounts: ACCOUNTS,
     args: ARGS,
@@ -94,27 +92,26 @@ pub fn process(ix: Invocation) -> ProgramResult {
     // SAFETY: read-only view of the mint, dropped before any CPI.
     check_mint(unsafe { mint.borrow_unchecked() }, token_2022)?;
 
-    let (treasury_address, bump) =
-        sys::find_program_address(&[TREASURY_SEED, mint.address().as_ref(), &args.org_id], program_id)?;
+    // The signing authority is a seed: a stranger derives only addresses of their own.
+    let no_bump = [0u8];
+    let derive = seeds::treasury(mint.address().as_ref(), authority.address().as_ref(), &args.org_id, &no_bump);
+    let (treasury_address, bump) = sys::find_program_address(&derive[..4], program_id)?;
     if !address_eq(&treasury_address, treasury.address()) {
         return Err(PayoutError::InvalidTreasury.into());
     }
     if is_owned_by(treasury, program_id) || !treasury.is_data_empty() {
         return Err(PayoutError::TreasuryAlreadyInitialized.into());
     }
-    let (vault_address, vault_bump) = sys::find_program_address(&[VAULT_SEED, treasury.address().as_ref()], program_id)?;
+    let (vault_address, vault_bump) =
+        sys::find_program_address(&seeds::vault(treasury.address().as_ref(), &no_bump)[..2], program_id)?;
     if !address_eq(&vault_address, vault.address()) || !vault.is_data_empty() {
         return Err(PayoutError::InvalidVault.into());
     }
 
     // Effects: treasury account, then the vault token account owned by the treasury PDA.
     let bump_seed = [bump];
-    let treasury_seeds = [
-        Seed::from(TREASURY_SEED),
-        Seed::from(mint.address().as_ref()),
-        Seed::from(&args.org_id),
-        Seed::from(&bump_seed),
-    ];
+    let treasury_seeds =
+        seeds::treasury(mint.address().as_ref(), authority.address().as_ref(), &args.org_id, &bump_seed).map(Seed::from);
     CreatePda {
         payer,
         account: treasury,
@@ -126,7 +123,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
 
     let vault_space = token_account_size(token_program.address(), mint)?;
     let vault_bump_seed = [vault_bump];
-    let vault_seeds = [Seed::from(VAULT_SEED), Seed::from(treasury.address().as_ref()), Seed::from(&vault_bump_seed)];
+    let vault_seeds = seeds::vault(treasury.address().as_ref(), &vault_bump_seed).map(Seed::from);
     CreatePda {
         payer,
         account: vault,

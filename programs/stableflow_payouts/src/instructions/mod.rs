@@ -9,7 +9,6 @@ pub mod withdraw;
 
 use crate::abi::InstructionSpec;
 use crate::error::PayoutError;
-use crate::state::seeds::TREASURY_SEED;
 use crate::state::Treasury;
 use pinocchio::address::address_eq;
 use pinocchio::{AccountView, Address};
@@ -53,14 +52,13 @@ pub(crate) fn load_treasury<'a>(account: &'a AccountView, program_id: &Address) 
 }
 
 /// The treasury data, after proving the account sits at its PDA
-/// `["treasury", mint, org_id, bump]`. Used where the treasury signs: only this program can
-/// own such data, so a mismatch means a forged account, and signing would fail anyway.
+/// `["treasury", mint, seed_authority, org_id, bump]`. Used where the treasury signs: only this
+/// program can own such data, so a mismatch means a forged account, and signing would fail anyway.
 #[inline(always)]
 pub(crate) fn load_treasury_at_pda<'a>(account: &'a AccountView, program_id: &Address) -> Result<&'a Treasury, PayoutError> {
     let treasury = load_treasury(account, program_id)?;
     let bump = [treasury.bump];
-    let seeds: [&[u8]; 4] = [TREASURY_SEED, treasury.mint.as_ref(), &treasury.org_id, &bump];
-    match crate::sys::create_program_address(&seeds, program_id) {
+    match crate::sys::create_program_address(&treasury.pda_seeds(&bump), program_id) {
         Ok(address) if address_eq(&address, account.address()) => Ok(treasury),
         _ => Err(PayoutError::InvalidTreasury),
     }

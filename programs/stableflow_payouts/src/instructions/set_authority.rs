@@ -1,5 +1,6 @@
 //! `set_authority()`: hands the treasury to a new authority; both old and new must sign, so a
-//! typo cannot lock the treasury.
+//! typo cannot lock the treasury. The treasury's address keeps deriving from its founding
+//! authority (`seed_authority`, never changed), so the program still finds and signs for it.
 
 use crate::abi::{AccountSpec, FieldSpec, InstructionSpec};
 use crate::discriminator;
@@ -27,7 +28,7 @@ pub const ACCOUNTS: &[AccountSpec] = &[
 pub const ARGS: &[FieldSpec] = &[];
 pub const SPEC: InstructionSpec = InstructionSpec {
     name: NAME,
-    docs: "Hand the treasury to a new authority; old and new authority both sign.",
+    docs: "Hand the treasury to a new authority; old and new authority both sign. seed_authority (part of the address) is unchanged.",
     discriminator: DISCRIMINATOR,
     accounts: ACCOUNTS,
     args: ARGS,
@@ -100,7 +101,11 @@ mod tests {
         let mut treasury = treasury_account(&address(1));
         // When set_authority runs, Then the treasury names the new authority.
         run(&mut old, &mut new, &mut treasury).unwrap();
-        assert_eq!(Treasury::from_bytes(&treasury.data()).unwrap().authority, address(8));
+        let after = treasury.data();
+        let handed_over = Treasury::from_bytes(&after).unwrap();
+        assert_eq!(handed_over.authority, address(8));
+        // And the address still derives from the founding authority.
+        assert_eq!(handed_over.seed_authority, address(1));
     }
 
     #[test]

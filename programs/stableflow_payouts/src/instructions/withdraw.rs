@@ -7,9 +7,8 @@ use crate::error::PayoutError;
 use crate::events::Withdrawn;
 use crate::instructions::Invocation;
 use crate::instructions::{check_treasury_accounts, load_treasury_at_pda, mint_decimals, parse_u64_only, vault_balance};
-use crate::state::seeds::TREASURY_SEED;
 use pinocchio::address::address_eq;
-use pinocchio::cpi::{Seed, Signer};
+use pinocchio::cpi::Signer;
 use pinocchio::ProgramResult;
 
 pub const NAME: &str = "withdraw";
@@ -66,12 +65,7 @@ pub fn process(ix: Invocation) -> ProgramResult {
     let decimals = mint_decimals(mint)?;
 
     let bump = [treasury.bump];
-    let seeds = [
-        Seed::from(TREASURY_SEED),
-        Seed::from(treasury.mint.as_ref()),
-        Seed::from(&treasury.org_id),
-        Seed::from(&bump),
-    ];
+    let seeds = treasury.signer_seeds(&bump);
     TransferChecked {
         token_program: token_program.address(),
         from: vault,

@@ -21,10 +21,10 @@ const ACCOUNT_TYPE_ACCOUNT: u8 = 2;
 const STATE_INITIALIZED: u8 = 1;
 const STATE_FROZEN: u8 = 2;
 
-/// Token-2022 mint extension types (spl-token-2022's `ExtensionType` numbers) that a treasury
-/// accepts: none of them can move, freeze or hide the vault's balance or make a transfer fail.
-/// Everything else is refused, including types added to Token-2022 after this list was written
-/// (decision 003 has the table and the reason for each).
+/// Token-2022 extension types (spl-token-2022's `ExtensionType` numbers) the program reads. Mints
+/// are checked against an allowlist (decision 003, amended by 007: `MintCloseAuthority` is refused
+/// because a closed mint can be re-created at the same address with other extensions); recipient
+/// token accounts against another (`recipient_extension_accepted`).
 pub mod extension {
     pub const TRANSFER_FEE_CONFIG: u16 = 1;
     pub const MINT_CLOSE_AUTHORITY: u16 = 3;
@@ -44,6 +44,10 @@ pub mod extension {
     pub const CONFIDENTIAL_MINT_BURN: u16 = 24;
     pub const SCALED_UI_AMOUNT: u16 = 25;
     pub const PAUSABLE: u16 = 26;
+    // Account-side types a recipient token account of an accepted mint can carry.
+    pub const IMMUTABLE_OWNER: u16 = 7;
+    pub const MEMO_TRANSFER: u16 = 8;
+    pub const CPI_GUARD: u16 = 11;
 }
 
 /// `DefaultAccountState`'s value is one `AccountState` byte; only `Initialized` is accepted,
@@ -56,11 +60,13 @@ pub fn is_token_program(id: &Address) -> bool {
     address_eq(id, &TOKEN_PROGRAM_ID) || address_eq(id, &TOKEN_2022_PROGRAM_ID)
 }
 
-/// Checks that `data` is an initialized, unfrozen token account of `mint`.
+/// Checks that `data` is an initialized, unfrozen token account of `mint` that a plain
+/// `TransferChecked` from a program can pay into; the error is the reason it cannot.
 ///
 /// Layout: mint (0..32), owner (32..64), amount (64..72), ..., state (108). Token-2022 accounts
-/// with extensions are longer than 165 bytes and carry account type 2 at byte 165; a
-/// Token-2022 mint with extensions also exceeds 165 bytes but carries type 1, so it is refused.
+/// with extensions are longer than 165 bytes and carry account type 2 at byte 165, then TLV
+/// entries; a Token-2022 mint with extensions also exceeds 165 bytes but carries type 1, so it
+/// is refused.
 #[inline(always)]
 pub fn check_token_account(data: &[u8], mint: &Address) -> Result<(), PayoutError> {
     let len = data.len();
@@ -80,7 +86,47 @@ pub fn check_token_account(data: &[u8], mint: &Address) -> Result<(), PayoutErro
     if !address_eq(account_mint, mint) {
         return Err(PayoutError::RecipientWrongMint);
     }
+    if len > TOKEN_ACCOUNT_LEN + 1 {
+        check_recipient_extensions(&data[TOKEN_ACCOUNT_LEN + 1..])?;
+    }
     Ok(())
+}
+
+/// Walks a recipient account's TLV entries: each must be one a transfer into the account from
+/// a program goes through with. A malformed entry means the data is not a token account.
+#[inline(never)]
+fn check_recipient_extensions(mut tlv: &[u8]) -> Result<(), PayoutError> {
+    while tlv.len() >= 4 {
+        let kind = u16::from_le_bytes([tlv[0], tlv[1]]);
+        if kind == 0 {
+            return Ok(());
+        }
+        let len = u16::from_le_bytes([tlv[2], tlv[3]]) as usize;
+        let value = tlv.get(4..4 + len).ok_or(PayoutError::RecipientNotTokenAccount)?;
+        recipient_extension_accepted(kind, value)?;
+        tlv = &tlv[4 + len..];
+    }
+    Ok(())
+}
+
+/// The per-extension decision for a recipient account (an allowlist, decision 007).
+#[inline(always)]
+fn recipient_extension_accepted(kind: u16, value: &[u8]) -> Result<(), PayoutError> {
+    use extension::*;
+    match (kind, value) {
+        // Only stops the owner changing; incoming transfers are unaffected.
+        (IMMUTABLE_OWNER, _) => Ok(()),
+        // `require_incoming_transfer_memos`: Token-2022 fails any transfer in that is not preceded
+        // by a memo instruction, which a split's transfers never are.
+        (MEMO_TRANSFER, [0]) => Ok(()),
+        (MEMO_TRANSFER, [_]) => Err(PayoutError::RecipientRequiresMemo),
+        // CPI Guard restricts what the account's owner may do through a CPI (transfer out,
+        // approve, close, ...); a transfer into the account is not restricted (tested).
+        (CPI_GUARD, [_]) => Ok(()),
+        // Other account types belong to refused mint extensions (fees, hooks, confidential,
+        // non-transferable, pausable) or are unknown.
+        _ => Err(PayoutError::RecipientExtensionUnsupported),
+    }
 }
 
 /// Token balance of token-account data already known to be at least 72 bytes long.
@@ -146,8 +192,6 @@ pub fn first_unsupported_extension(mut tlv: &[u8]) -> Result<Option<u16>, Payout
 fn extension_accepted(kind: u16, value: &[u8]) -> Result<bool, PayoutError> {
     use extension::*;
     Ok(match kind {
-        // Authority to close the mint once its supply is zero; balances are untouched.
-        MINT_CLOSE_AUTHORITY => true,
         // Display-only: the raw amounts the program moves are unchanged.
         INTEREST_BEARING_CONFIG | SCALED_UI_AMOUNT => true,
         // Metadata and grouping: descriptive data only.
@@ -157,7 +201,9 @@ fn extension_accepted(kind: u16, value: &[u8]) -> Result<bool, PayoutError> {
             [state] => *state == DEFAULT_STATE_INITIALIZED,
             _ => return Err(PayoutError::InvalidMint),
         },
-        // Refused: TRANSFER_FEE_CONFIG, TRANSFER_HOOK, PERMANENT_DELEGATE, NON_TRANSFERABLE,
+        // Refused: MINT_CLOSE_AUTHORITY (the mint could be closed at zero supply and re-created
+        // at the same address with any extension, past this check; decision 007),
+        // TRANSFER_FEE_CONFIG, TRANSFER_HOOK, PERMANENT_DELEGATE, NON_TRANSFERABLE,
         // CONFIDENTIAL_TRANSFER_MINT, CONFIDENTIAL_TRANSFER_FEE_CONFIG, CONFIDENTIAL_MINT_BURN,
         // PAUSABLE, and every other type.
         _ => false,
@@ -224,6 +270,56 @@ mod tests {
         assert_eq!(check_token_account(&token_account([3; 32], 1, 355), &mint), Err(PayoutError::RecipientNotTokenAccount));
     }
 
+    /// A Token-2022 account of mint [3; 32] with the given TLV entries after its account type.
+    fn account_2022(entries: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut data = token_account([3; 32], 1, TOKEN_ACCOUNT_LEN + 1);
+        for &(kind, value) in entries {
+            data.extend_from_slice(&kind.to_le_bytes());
+            data.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            data.extend_from_slice(value);
+        }
+        data
+    }
+
+    #[test]
+    fn accepts_recipient_accounts_with_immutable_owner_optional_memo_or_cpi_guard() {
+        let mint = Address::new_from_array([3; 32]);
+        // Given: what an ATA of Token-2022 carries, a memo requirement switched off, a CPI guard
+        // on, all together, and zero padding after them; When / Then: accepted
+        for entries in [
+            &[(extension::IMMUTABLE_OWNER, &[][..])][..],
+            &[(extension::MEMO_TRANSFER, &[0][..])],
+            &[(extension::CPI_GUARD, &[1][..])],
+            &[(extension::IMMUTABLE_OWNER, &[][..]), (extension::MEMO_TRANSFER, &[0]), (extension::CPI_GUARD, &[1]), (0, &[])],
+        ] {
+            assert_eq!(check_token_account(&account_2022(entries), &mint), Ok(()), "{entries:?}");
+        }
+    }
+
+    #[test]
+    fn error_recipient_requires_memo_or_carries_an_unsupported_extension() {
+        let mint = Address::new_from_array([3; 32]);
+        // Given: incoming memos required, behind an ImmutableOwner entry
+        let memo = account_2022(&[(extension::IMMUTABLE_OWNER, &[]), (extension::MEMO_TRANSFER, &[1])]);
+        assert_eq!(check_token_account(&memo, &mint), Err(PayoutError::RecipientRequiresMemo));
+        // Given: account-side types of refused mint extensions, and unknown ones
+        for kind in [2u16, 5, 13, 15, 17, 27, 28, 0xFFFF] {
+            let data = account_2022(&[(extension::IMMUTABLE_OWNER, &[]), (kind, &[0; 8])]);
+            assert_eq!(check_token_account(&data, &mint), Err(PayoutError::RecipientExtensionUnsupported), "type {kind}");
+        }
+        // Given: a MemoTransfer value that is not one byte: not what Token-2022 writes
+        let odd = account_2022(&[(extension::MEMO_TRANSFER, &[0, 0])]);
+        assert_eq!(check_token_account(&odd, &mint), Err(PayoutError::RecipientExtensionUnsupported));
+        // Given: a truncated entry: not a token account
+        let mut truncated = account_2022(&[(extension::CPI_GUARD, &[1])]);
+        truncated.pop();
+        assert_eq!(check_token_account(&truncated, &mint), Err(PayoutError::RecipientNotTokenAccount));
+        // And a wrong mint is reported as such before any extension is read.
+        let mut other_mint = memo.clone();
+        other_mint[0] = 4;
+        assert_eq!(check_token_account(&other_mint, &mint), Err(PayoutError::RecipientWrongMint));
+    }
+
     /// A Token-2022 mint whose TLV entries carry the given values.
     fn mint_2022_with(entries: &[(u16, &[u8])]) -> Vec<u8> {
         let mut data = mint_2022(&[]);
@@ -257,7 +353,6 @@ mod tests {
     ];
 
     const ACCEPTED: &[u16] = &[
-        extension::MINT_CLOSE_AUTHORITY,
         extension::INTEREST_BEARING_CONFIG,
         extension::METADATA_POINTER,
         extension::TOKEN_METADATA,
@@ -269,6 +364,7 @@ mod tests {
     ];
 
     const REFUSED: &[u16] = &[
+        extension::MINT_CLOSE_AUTHORITY,
         extension::TRANSFER_FEE_CONFIG,
         extension::CONFIDENTIAL_TRANSFER_MINT,
         extension::NON_TRANSFERABLE,
@@ -334,7 +430,7 @@ mod tests {
         assert_eq!(check_mint(&mint_2022_with(&[(kind, &[1])]), true), Ok(6));
         // Given: default state Frozen (2): the vault would be born frozen, so refused
         assert_eq!(check_mint(&mint_2022_with(&[(kind, &[2])]), true), Err(PayoutError::UnsupportedMintExtension));
-        assert_eq!(first_unsupported_extension(&mint_2022_with(&[(3, &[0; 32]), (kind, &[2])])[TOKEN_ACCOUNT_LEN + 1..]), Ok(Some(kind)));
+        assert_eq!(first_unsupported_extension(&mint_2022_with(&[(18, &[0; 64]), (kind, &[2])])[TOKEN_ACCOUNT_LEN + 1..]), Ok(Some(kind)));
         // Given: Uninitialized (0), which Token-2022 itself refuses to set: not accepted either
         assert_eq!(check_mint(&mint_2022_with(&[(kind, &[0])]), true), Err(PayoutError::UnsupportedMintExtension));
         // Given: a value that is not one byte: not a mint we understand
@@ -346,11 +442,11 @@ mod tests {
     fn stops_at_the_uninitialized_entry_and_ignores_a_short_tail() {
         // Given: zero padding after an accepted entry (type 0 ends the list) — even if a refused
         // type's bytes follow, they are unused space, as in Token-2022's own parser
-        let mut data = mint_2022(&[(3, 32), (0, 0)]);
+        let mut data = mint_2022(&[(18, 64), (0, 0)]);
         data.extend_from_slice(&extension::PERMANENT_DELEGATE.to_le_bytes());
         assert_eq!(check_mint(&data, true), Ok(6));
         // Given: fewer than 4 bytes after the last entry: no further header to read
-        let mut tail = mint_2022(&[(3, 32)]);
+        let mut tail = mint_2022(&[(18, 64)]);
         tail.extend_from_slice(&[12, 0]);
         assert_eq!(check_mint(&tail, true), Ok(6));
     }
@@ -360,8 +456,8 @@ mod tests {
         let uninitialized = [0u8; MINT_LEN];
         assert_eq!(check_mint(&uninitialized, false), Err(PayoutError::InvalidMint));
         // Extension data under the classic program, or a truncated TLV entry.
-        assert_eq!(check_mint(&mint_2022(&[(3, 32)]), false), Err(PayoutError::InvalidMint));
-        let mut truncated = mint_2022(&[(3, 32)]);
+        assert_eq!(check_mint(&mint_2022(&[(18, 64)]), false), Err(PayoutError::InvalidMint));
+        let mut truncated = mint_2022(&[(18, 64)]);
         truncated.truncate(truncated.len() - 1);
         assert_eq!(check_mint(&truncated, true), Err(PayoutError::InvalidMint));
     }

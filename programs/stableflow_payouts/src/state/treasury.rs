@@ -1,4 +1,5 @@
-//! `Treasury` account: one per (mint, organization); owns the vault and records totals.
+//! `Treasury` account: one per (mint, founding authority, organization); owns the vault and
+//! records totals.
 
 use crate::abi::{fields_size, FieldSpec, FieldType, TypeSpec};
 use crate::discriminator;
@@ -15,6 +16,8 @@ pub struct Treasury {
     pub mint: Address,
     pub token_program: Address,
     pub vault: Address,
+    /// The authority that initialized the treasury: part of its address, never changed.
+    pub seed_authority: Address,
     pub org_id: [u8; 16],
     pub bump: u8,
     pub vault_bump: u8,
@@ -34,6 +37,7 @@ impl Treasury {
         FieldSpec { name: "mint", ty: FieldType::Pubkey },
         FieldSpec { name: "token_program", ty: FieldType::Pubkey },
         FieldSpec { name: "vault", ty: FieldType::Pubkey },
+        FieldSpec { name: "seed_authority", ty: FieldType::Pubkey },
         FieldSpec { name: "org_id", ty: FieldType::Bytes(16) },
         FieldSpec { name: "bump", ty: FieldType::U8 },
         FieldSpec { name: "vault_bump", ty: FieldType::U8 },
@@ -44,7 +48,7 @@ impl Treasury {
     pub const LEN: usize = 8 + fields_size(Self::FIELDS);
     pub const SPEC: TypeSpec = TypeSpec {
         name: Self::NAME,
-        docs: "Holds the vault for one mint and organization; its authority approves splits.",
+        docs: "Holds the vault for one mint and organization; its authority approves splits. The address derives from seed_authority (the founding authority), which set_authority never changes.",
         discriminator: Self::DISCRIMINATOR,
         fields: Self::FIELDS,
     };
@@ -80,6 +84,7 @@ impl Treasury {
         treasury.mint = fields.mint.clone();
         treasury.token_program = fields.token_program.clone();
         treasury.vault = fields.vault.clone();
+        treasury.seed_authority = fields.authority.clone();
         treasury.org_id = fields.org_id;
         treasury.bump = fields.bump;
         treasury.vault_bump = fields.vault_bump;
@@ -87,6 +92,18 @@ impl Treasury {
         treasury.total_settled = [0; 8];
         treasury.splits_executed = [0; 8];
         Ok(())
+    }
+
+    /// The PDA seeds of this treasury with its bump: `["treasury", mint, seed_authority, org_id, bump]`.
+    #[inline(always)]
+    pub fn pda_seeds<'a>(&'a self, bump: &'a [u8; 1]) -> [&'a [u8]; 5] {
+        crate::state::seeds::treasury(self.mint.as_ref(), self.seed_authority.as_ref(), &self.org_id, bump)
+    }
+
+    /// The same seeds as signer seeds for a CPI the treasury PDA signs.
+    #[inline(always)]
+    pub fn signer_seeds<'a>(&'a self, bump: &'a [u8; 1]) -> [pinocchio::cpi::Seed<'a>; 5] {
+        self.pda_seeds(bump).map(pinocchio::cpi::Seed::from)
     }
 
     #[inline(always)]
@@ -116,7 +133,7 @@ impl Treasury {
     }
 }
 
-/// Values for a new treasury.
+/// Values for a new treasury; `authority` is also recorded as its `seed_authority`.
 pub struct TreasuryInit {
     pub authority: Address,
     pub mint: Address,
@@ -147,12 +164,13 @@ mod tests {
     #[test]
     fn layout_matches_the_idl_fields() {
         // The struct offsets must equal the borsh offsets implied by FIELDS.
-        assert_eq!(Treasury::LEN, 171);
+        assert_eq!(Treasury::LEN, 203);
         assert_eq!(offset_of!(Treasury, authority), 8);
-        assert_eq!(offset_of!(Treasury, org_id), 8 + 128);
-        assert_eq!(offset_of!(Treasury, bump), 152);
-        assert_eq!(offset_of!(Treasury, total_settled), 155);
-        assert_eq!(offset_of!(Treasury, splits_executed), 163);
+        assert_eq!(offset_of!(Treasury, seed_authority), 8 + 128);
+        assert_eq!(offset_of!(Treasury, org_id), 8 + 160);
+        assert_eq!(offset_of!(Treasury, bump), 184);
+        assert_eq!(offset_of!(Treasury, total_settled), 187);
+        assert_eq!(offset_of!(Treasury, splits_executed), 195);
     }
 
     #[test]
@@ -163,9 +181,14 @@ mod tests {
         // Then the bytes are the borsh encoding Anchor's coder expects.
         assert_eq!(data[..8], Treasury::DISCRIMINATOR);
         assert_eq!(data[8..40], [1; 32]);
-        assert_eq!(data[136..152], [5; 16]);
-        assert_eq!(data[152..155], [254, 253, 0]);
+        // The founding authority is recorded as the seed authority.
+        assert_eq!(data[136..168], [1; 32]);
+        assert_eq!(data[168..184], [5; 16]);
+        assert_eq!(data[184..187], [254, 253, 0]);
         let t = Treasury::from_bytes(&data).unwrap();
+        let bump = [t.bump];
+        let seeds = t.pda_seeds(&bump);
+        assert_eq!((seeds[1], seeds[2], seeds[3], seeds[4]), (&[2u8; 32][..], &[1u8; 32][..], &[5u8; 16][..], &[254u8][..]));
         assert!(!t.paused());
         assert_eq!((t.total_settled(), t.splits_executed()), (0, 0));
     }
@@ -181,7 +204,7 @@ mod tests {
         assert_eq!(t.record_split(u64::MAX), Err(PayoutError::AmountOverflow));
         // Before and after: a refused update leaves the totals as they were.
         assert_eq!((t.total_settled(), t.splits_executed()), (1000, 2));
-        assert_eq!(u64::from_le_bytes(data[155..163].try_into().unwrap()), 1000);
+        assert_eq!(u64::from_le_bytes(data[187..195].try_into().unwrap()), 1000);
     }
 
     #[test]
@@ -191,6 +214,6 @@ mod tests {
         data[0] ^= 1;
         assert!(matches!(Treasury::from_bytes(&data), Err(PayoutError::InvalidTreasury)));
         data[0] ^= 1;
-        assert!(matches!(Treasury::from_bytes(&data[..170]), Err(PayoutError::InvalidTreasury)));
+        assert!(matches!(Treasury::from_bytes(&data[..Treasury::LEN - 1]), Err(PayoutError::InvalidTreasury)));
     }
 }
