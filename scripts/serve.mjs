@@ -23,7 +23,7 @@ try {
   booted = await boot({ payoutWorker: "auto" });
 } catch (error) {
   // Configuration and migration problems are the operator's to fix: a clear sentence, no stack trace.
-  if (error?.name === "ConfigError" || error?.name === "MigrationError") {
+  if (["ConfigError", "MigrationError", "KeyFileError", "SecretFileError"].includes(error?.name)) {
     console.error(`stableflow: ${error.message}`);
   } else {
     console.error(`stableflow: start-up failed: ${error?.message ?? error}`);

@@ -12,13 +12,18 @@ process.chdir(root);
 const mode = process.argv[2] ?? "start";
 const stampDir = path.join(root, ".cache", "stamps");
 
+// "cli": what a command-line script needs (dependencies, the Prisma client, the program build), with
+// every message on stderr so the script's own output (--json) stays clean.
+const quiet = mode === "cli";
+
 function say(message) {
-  console.log(`[setup] ${message}`);
+  (quiet ? console.error : console.log)(`[setup] ${message}`);
 }
 
 function run(command, args, options = {}) {
   say(`$ ${[command, ...args].join(" ")}`);
-  const result = spawnSync(command, args, { stdio: "inherit", ...options, env: { ...process.env, ...options.env } });
+  const stdio = quiet ? ["inherit", 2, "inherit"] : "inherit";
+  const result = spawnSync(command, args, { stdio, ...options, env: { ...process.env, ...options.env } });
   if (result.status !== 0) {
     console.error(`[setup] failed: ${command} ${args.join(" ")} (exit ${result.status ?? result.signal})`);
     process.exit(result.status ?? 1);
@@ -78,6 +83,8 @@ if (mode === "generate") process.exit(0);
 if (existsSync("scripts/build-program.mjs")) {
   run(process.execPath, ["scripts/build-program.mjs"]);
 }
+
+if (mode === "cli") process.exit(0);
 
 // 4. The browser for the end-to-end tests: Debian's Chromium (a test tool's own browser download
 //    cannot reach its host here). Installed like the SBF toolchain, with apt as root.

@@ -1,4 +1,8 @@
-// The health report: database mode and a live round trip; later parts (chain, Dodo) add their mode.
+// The health report: database mode and a live round trip, Dodo's mode, and the chain: its endpoint
+// (credentials blanked), cluster, slot, treasury and vault balance. A part that does not answer makes
+// the report `degraded` with the reason; the report itself always answers.
+import { chainConfigFromEnv } from "~/settlement/chain-config.server";
+import { chainHealth, type ChainHealth } from "~/settlement/chain-runtime.server";
 import { getDatabase } from "~/utils/db.server";
 import { getEnv } from "~/utils/env.server";
 
@@ -6,23 +10,37 @@ export interface HealthReport {
   status: "ok" | "degraded";
   database: { mode: "embedded" | "postgres" | "unknown"; status: "ready" | "unavailable"; migrations?: number; error?: string };
   dodo: { mode: "simulator" | "test_mode" | "live_mode" };
-  // Settlement on the chain is the next milestone: until it lands the report says so rather than
-  // claiming an embedded VM or an RPC endpoint that nothing uses yet.
-  chain: { mode: "embedded" | "rpc"; status: "settlement_not_built" };
+  chain: ChainHealth;
+}
+
+const CHAIN_HEALTH_BUDGET_MS = 4_000;
+
+async function chainWithinBudget(): Promise<ChainHealth> {
+  const env = getEnv();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<ChainHealth>((resolve) => {
+    timer = setTimeout(() => {
+      const config = chainConfigFromEnv(env);
+      resolve({ mode: config.mode, status: "unavailable", rpcUrl: config.displayUrl, programId: config.programId.toBase58(), error: `no answer within ${CHAIN_HEALTH_BUDGET_MS} ms` });
+    }, CHAIN_HEALTH_BUDGET_MS);
+  });
+  try {
+    return await Promise.race([chainHealth(env), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function healthReport(): Promise<HealthReport> {
   const env = getEnv();
   const dodo = { mode: env.DODO_PAYMENTS_API_KEY ? env.DODO_PAYMENTS_ENVIRONMENT : ("simulator" as const) };
-  const chain = {
-    mode: env.SOLANA_RPC_URL ? ("rpc" as const) : ("embedded" as const),
-    status: "settlement_not_built" as const,
-  };
+  const chain = await chainWithinBudget();
+  const chainOk = chain.status === "ready";
   try {
     const db = await getDatabase();
     const rows = await db.prisma.$queryRaw<{ count: bigint }[]>`SELECT count(*) AS count FROM stableflow_migrations`;
     return {
-      status: "ok",
+      status: chainOk ? "ok" : "degraded",
       database: { mode: db.mode, status: "ready", migrations: Number(rows[0]?.count ?? 0) },
       dodo,
       chain,

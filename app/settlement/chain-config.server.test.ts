@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { PROGRAM_ID } from "./program";
 import { chainConfigFromEnv, clusterOf, publicExplorerUrl, redactRpcUrl } from "./chain-config.server";
 
 describe("chain configuration", () => {
@@ -7,6 +8,9 @@ describe("chain configuration", () => {
     const rpc = chainConfigFromEnv({ STABLEFLOW_CHAIN_PORT: 8899, SOLANA_RPC_URL: "https://api.devnet.solana.com" });
     expect(rpc).toMatchObject({ mode: "rpc", rpcUrl: "https://api.devnet.solana.com" });
     expect(rpc.cluster).toBeUndefined();
+    expect(rpc.programId.equals(PROGRAM_ID)).toBe(true);
+    const own = chainConfigFromEnv({ STABLEFLOW_CHAIN_PORT: 8899, STABLEFLOW_PROGRAM_ID: "11111111111111111111111111111112" });
+    expect(own.programId.toBase58()).toBe("11111111111111111111111111111112");
   });
 
   it("blanks every credential an RPC provider may put in the URL", () => {

@@ -1,7 +1,9 @@
 // Which chain the app talks to: the embedded JSON-RPC server (a supervised child on 127.0.0.1) or any
 // Solana RPC endpoint from SOLANA_RPC_URL. Both are reached the same way, by URL; nothing below this
 // module knows which one it is.
+import { PublicKey } from "@solana/web3.js";
 import type { Env } from "~/utils/env.server";
+import { PROGRAM_ID } from "./program";
 
 export type ChainMode = "embedded" | "rpc";
 export type ClusterName = "mainnet-beta" | "devnet" | "testnet" | "localnet";
@@ -14,6 +16,8 @@ export interface ChainConfig {
   displayUrl: string;
   /** Set by SOLANA_CLUSTER, else known from the genesis hash once the node answered (see clusterOf). */
   cluster?: ClusterName;
+  /** Where the payout program is deployed: the IDL's address unless STABLEFLOW_PROGRAM_ID says otherwise. */
+  programId: PublicKey;
 }
 
 /** Genesis hashes of the public clusters: a node's answer names its cluster without being told. */
@@ -23,12 +27,15 @@ export const KNOWN_GENESIS_HASHES: Record<string, ClusterName> = {
   "4uhcVJyU9pJkvQyS88uRDiswHXSCkY3zQawwpjk2NsNY": "testnet",
 };
 
-export function chainConfigFromEnv(env: Pick<Env, "SOLANA_RPC_URL" | "SOLANA_CLUSTER" | "STABLEFLOW_CHAIN_PORT">): ChainConfig {
+export function chainConfigFromEnv(
+  env: Pick<Env, "SOLANA_RPC_URL" | "SOLANA_CLUSTER" | "STABLEFLOW_CHAIN_PORT" | "STABLEFLOW_PROGRAM_ID">,
+): ChainConfig {
+  const programId = env.STABLEFLOW_PROGRAM_ID ? new PublicKey(env.STABLEFLOW_PROGRAM_ID) : PROGRAM_ID;
   if (env.SOLANA_RPC_URL) {
-    return { mode: "rpc", rpcUrl: env.SOLANA_RPC_URL, displayUrl: redactRpcUrl(env.SOLANA_RPC_URL), cluster: env.SOLANA_CLUSTER };
+    return { mode: "rpc", rpcUrl: env.SOLANA_RPC_URL, displayUrl: redactRpcUrl(env.SOLANA_RPC_URL), cluster: env.SOLANA_CLUSTER, programId };
   }
   const url = `http://127.0.0.1:${env.STABLEFLOW_CHAIN_PORT}`;
-  return { mode: "embedded", rpcUrl: url, displayUrl: url, cluster: env.SOLANA_CLUSTER ?? "localnet" };
+  return { mode: "embedded", rpcUrl: url, displayUrl: url, cluster: env.SOLANA_CLUSTER ?? "localnet", programId };
 }
 
 /** The cluster an endpoint serves: configured, else known by its genesis hash, else a local/custom one. */

@@ -2,6 +2,7 @@
 // JSON-RPC is refused before web3.js reads it, and reads retry only what is transient.
 import { describe, expect, it } from "vitest";
 import { ChainClient, typedRpcFetch } from "./chain.server";
+import { PROGRAM_ID } from "./program";
 import { RpcError } from "./rpc-errors";
 
 const URL_ = "http://127.0.0.1:1";
@@ -21,7 +22,7 @@ const rpcOk = (result: unknown) => () => new Response(JSON.stringify({ jsonrpc: 
 
 function client(fetchImpl: Parameters<typeof typedRpcFetch>[2]) {
   return new ChainClient(
-    { mode: "rpc", rpcUrl: URL_, displayUrl: URL_ },
+    { mode: "rpc", rpcUrl: URL_, displayUrl: URL_, programId: PROGRAM_ID },
     { fetch: fetchImpl, retry: { attempts: 4, sleep: async () => {} } },
   );
 }

@@ -2,7 +2,18 @@
 // turns transport failures into typed RpcErrors and refuses responses that are not JSON-RPC, wrapped in
 // calls that map the node's errors, retry what is safe to repeat, and parse what they return with a
 // schema. The embedded chain and devnet go through exactly this code; only the URL differs.
-import { Connection, PublicKey, SendTransactionError, SolanaJSONRPCError, type Commitment } from "@solana/web3.js";
+import {
+  Connection,
+  PublicKey,
+  SendTransactionError,
+  SolanaJSONRPCError,
+  Transaction,
+  type Commitment,
+  type Keypair,
+  type Signer,
+  type TransactionInstruction,
+} from "@solana/web3.js";
+import bs58 from "bs58";
 import { z } from "zod";
 import { clusterOf, type ChainConfig, type ClusterName } from "./chain-config.server";
 import { fromJsonRpcError, parseRetryAfter, rpcError, RpcError, withRpcRetry, type RetryOptions } from "./rpc-errors";
@@ -201,6 +212,32 @@ export class ChainClient {
           lastSend = Date.now();
         }
       }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  /**
+   * Signs `instructions` as one legacy transaction paid by `payer` on a fresh blockhash and sends it
+   * until confirmed (for administrative transactions: treasury set-up, deploys; the settlement executor
+   * persists its bytes before sending instead).
+   */
+  async sendInstructions(instructions: TransactionInstruction[], payer: Keypair, signers: Signer[] = []): Promise<{ signature: string; slot: number }> {
+    const { blockhash, lastValidBlockHeight } = await this.read("getLatestBlockhash", (c) => c.getLatestBlockhash("confirmed"));
+    const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(...instructions);
+    tx.sign(payer, ...signers);
+    const signature = bs58.encode(tx.signature!);
+    const { slot } = await this.sendAndConfirm(tx.serialize(), signature, lastValidBlockHeight);
+    return { signature, slot };
+  }
+
+  /** Waits for a transaction someone else sent (an airdrop) to be confirmed; fails on chain errors and after `timeoutMs`. */
+  async confirmSignature(signature: string, timeoutMs = 30_000, pollMs = 200): Promise<{ slot: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.signatureStatus(signature, true);
+      if (status?.err) throw rpcError("RPC_TRANSACTION_FAILED", `transaction ${signature} failed on chain`, { transactionError: status.err });
+      if (status && (status.confirmationStatus === "confirmed" || status.confirmationStatus === "finalized")) return { slot: status.slot };
+      if (Date.now() > deadline) throw rpcError("RPC_TIMEOUT", `transaction ${signature} was not confirmed within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }

@@ -4,6 +4,7 @@ import { getEnv, type Env } from "./env.server";
 import { clearDatabase, getDatabase, migrateDatabase, openDatabase, setDatabase, type Database } from "./db.server";
 import { log } from "./log.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
+import { startChainRuntime, stopChainRuntime } from "~/settlement/chain-runtime.server";
 import { PAYOUT_RUN_REQUESTS_CHANNEL, startPayoutRunWorker, type PayoutRunWorker } from "~/models/payout-run-worker.server";
 
 export interface BootOptions {
@@ -31,8 +32,11 @@ export function boot(options: BootOptions = {}): Promise<BootResult> {
     const env = getEnv();
     const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.STABLEFLOW_DATA_DIR });
     const result = await migrateDatabase(database);
-    await ensureDefaultOrganization(database.prisma);
+    const organization = await ensureDefaultOrganization(database.prisma);
     setDatabase(database);
+    // The chain and the organization's treasury (embedded: created on first start, in the background).
+    // A tampered key file stops the start here with its sentence.
+    await startChainRuntime(env, organization.id);
     // Compiles the payout runs webhooks requested (the outbox), including any a previous process left.
     // On PostgreSQL it can run in its own process: a compile (40 ms at 100,000 recipients, and the
     // statements around it) then neither blocks this event loop nor takes its core from webhooks.
@@ -54,6 +58,7 @@ export async function shutdown(): Promise<void> {
   if (!booting) return;
   const { database } = await booting.catch(() => ({ database: undefined }));
   booting = undefined;
+  stopChainRuntime();
   await payoutRunWorker?.stop();
   payoutRunWorker = undefined;
   clearDatabase();
