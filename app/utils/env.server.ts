@@ -65,6 +65,12 @@ const EnvSchema = z.object({
     .trim()
     .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, { error: "expected a base58 Solana address" })
     .optional(),
+  // Where the payout program runs, when not at the IDL's address (a deploy of your own: npm run program).
+  STABLEFLOW_PROGRAM_ID: z
+    .string()
+    .trim()
+    .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, { error: "expected a base58 Solana address" })
+    .optional(),
   // The embedded chain (a local JSON-RPC server on LiteSVM, started when SOLANA_RPC_URL is unset):
   // its HTTP port (WebSocket subscriptions on the next one, as Solana's own validator does), its slot
   // time, and whether its stableflow_* test methods answer (default: only when STABLEFLOW_ENV=test).
