@@ -1,15 +1,18 @@
 // Every way to misuse execute_split / withdraw / deposit that the program must refuse, on bankrun
-// and LiteSVM: each refused with its own error code, and no balance or treasury byte changed.
+// and LiteSVM: each refused with its own error code (a recipient that cannot receive with
+// 6100 + its position), and no balance or treasury byte changed.
 import { Keypair, PublicKey, SystemProgram, TransactionInstruction } from "@solana/web3.js";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { captureBeforeSplit, expectRefused, expectSplitApplied } from "./harness/assertions.js";
+import { MAX_RECIPIENTS } from "../../app/settlement/program.js";
+import { captureBeforeSplit, expectRecipientRefused, expectRefused, expectSplitApplied } from "./harness/assertions.js";
 import { lookupTableAddresses, shapeOptions } from "./harness/capacity.js";
-import { TOKEN_2022_PROGRAM_ID, computePlanHash, type PayoutsClient } from "./harness/client.js";
+import { TOKEN_2022_PROGRAM_ID, newRunId, type PayoutsClient } from "./harness/client.js";
 import {
   RUNTIME_KINDS,
   distinctAmounts,
   executeSplitIx,
   newRecipients,
+  planHashOf,
   planSplit,
   sendSplit,
   setupTreasury,
@@ -52,7 +55,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
 
   it("error: authority does not sign", async () => {
     // Given: the real authority named in the accounts, but not as a signer (built by hand)
-    const ix = await executeSplitIx(world, goodPlan());
+    const ix = executeSplitIx(world, goodPlan());
     ix.keys[1] = { ...ix.keys[1]!, isSigner: false };
     // When / Then
     await expectRefused(world, watched, "AuthorityMustSign", () => client.send([ix], []));
@@ -62,12 +65,12 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
     // Given: a paused treasury
     const pause = (paused: boolean) =>
       client.setPausedIx({ authority: world.authority.publicKey, treasury: world.treasury, paused });
-    await client.expectOk(client.send([await pause(true)], [world.authority]), "pause");
+    await client.expectOk(client.send([pause(true)], [world.authority]), "pause");
     try {
       // When / Then
       await expectRefused(world, watched, "TreasuryPaused", () => sendSplit(world, goodPlan()));
     } finally {
-      await client.expectOk(client.send([await pause(false)], [world.authority]), "unpause");
+      await client.expectOk(client.send([pause(false)], [world.authority]), "unpause");
     }
   });
 
@@ -96,8 +99,10 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
     const other = await client.createMint({ tokenProgram: world.tokenProgram });
     const [foreign] = await client.createTokenAccounts(other.mint, [Keypair.generate().publicKey], world.tokenProgram);
     const plan = consistentPlan([recipients[0]!, foreign!], [100n, 200n]);
-    // When / Then
-    await expectRefused(world, [...watched, foreign!], "RecipientWrongMint", () => sendSplit(world, plan));
+    // When / Then: refused at its position, before any transfer
+    await expectRecipientRefused(world, [...watched, foreign!], { position: 1, reason: "RecipientWrongMint", recipient: foreign! }, () =>
+      sendSplit(world, plan),
+    );
   });
 
   it("error: recipient account owned by another program", async () => {
@@ -107,7 +112,9 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
     await client.forgeAccount(forged, { owner: SystemProgram.programId, data: real!.data, lamports: real!.lamports });
     const plan = consistentPlan([recipients[1]!, forged], [100n, 200n]);
     // When / Then
-    await expectRefused(world, watched, "RecipientNotTokenAccount", () => sendSplit(world, plan));
+    await expectRecipientRefused(world, watched, { position: 1, reason: "RecipientNotTokenAccount", recipient: forged }, () =>
+      sendSplit(world, plan),
+    );
   });
 
   it("error: frozen recipient token account", async () => {
@@ -115,13 +122,16 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
     const [frozen] = await newRecipients(world, 1);
     await client.freeze(frozen!, world.mint, world.tokenProgram);
     const plan = consistentPlan([recipients[0]!, frozen!], [100n, 200n]);
-    // When / Then: refused before any transfer, by the program rather than the token program
-    await expectRefused(world, [...watched, frozen!], "RecipientFrozen", () => sendSplit(world, plan));
+    // When / Then: refused before any transfer, by the program rather than the token program,
+    // with the position the executor holds out
+    await expectRecipientRefused(world, [...watched, frozen!], { position: 1, reason: "RecipientFrozen", recipient: frozen! }, () =>
+      sendSplit(world, plan),
+    );
   });
 
   it("error: more recipients than MAX_RECIPIENTS", async () => {
     // Given: MAX_RECIPIENTS + 1 recipients, sent as v0 + lookup table so the transaction fits
-    const max = client.constant("MAX_RECIPIENTS");
+    const max = MAX_RECIPIENTS;
     const many = await newRecipients(world, max + 1);
     const table = await client.createLookupTable(lookupTableAddresses(world, many));
     const plan = consistentPlan(many, distinctAmounts(max + 1, 1n));
@@ -196,10 +206,40 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
     // Given: the hash of (r0,100),(r1,200) but accounts sent as r1, r0 with amounts 200, 100
     const plan = goodPlan();
     const reordered = [plan.recipients[1]!, plan.recipients[0]!, plan.recipients[2]!];
-    expect(computePlanHash(reordered, [200n, 100n, 300n]).equals(plan.planHash)).toBe(false);
+    expect(planHashOf(world, reordered, [200n, 100n, 300n], plan.batchIndex, plan.runId).equals(plan.planHash)).toBe(false);
     await expectRefused(world, watched, "PlanHashMismatch", () =>
       sendSplit(world, plan, { overrides: { recipients: reordered, amounts: [200n, 100n, 300n] } }),
     );
+  });
+
+  it("error: the plan hash of the same pairs signed off for another batch of the run", async () => {
+    // Given: batch 0's hash over exactly these pairs, sent as batch 1 of the same run
+    const plan = goodPlan();
+    const asBatchOne = { ...plan, batchIndex: 1, splitRecord: client.splitRecordAddress(world.treasury, plan.runId, 1) };
+    // When / Then: the hash commits to the batch index, so it does not validate batch 1
+    await expectRefused(world, watched, "PlanHashMismatch", () => sendSplit(world, asBatchOne));
+    expect(await client.runtime.getAccount(asBatchOne.splitRecord)).toBeNull();
+  });
+
+  it("error: the plan hash of the same pairs signed off for another run", async () => {
+    // Given: run A's hash, sent under run B with the same batch index and pairs
+    const plan = goodPlan();
+    const otherRun = newRunId();
+    const asOtherRun = { ...plan, runId: otherRun, splitRecord: client.splitRecordAddress(world.treasury, otherRun, plan.batchIndex) };
+    // When / Then
+    await expectRefused(world, watched, "PlanHashMismatch", () => sendSplit(world, asOtherRun));
+  });
+
+  it("error: the plan hash of the same batch for another treasury", async () => {
+    // Given: a second treasury of the same authority and mint, and a hash made for it
+    const other = await setupTreasury(client, {
+      mint: { mint: world.mint, decimals: world.decimals, tokenProgram: world.tokenProgram },
+      authority: world.authority,
+    });
+    const plan = goodPlan();
+    const hashForOther = planHashOf(other, plan.recipients, plan.amounts, plan.batchIndex, plan.runId);
+    // When: that hash is sent to this treasury, Then: refused
+    await expectRefused(world, watched, "PlanHashMismatch", () => sendSplit(world, plan, { overrides: { planHash: hashForOther } }));
   });
 
   it("error: the same run and batch executed twice", async () => {
@@ -258,7 +298,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
     // Given: a stranger with a destination of their own
     const stranger = await client.newFundedKeypair();
     const [destination] = await client.createTokenAccounts(world.mint, [stranger.publicKey], world.tokenProgram);
-    const ix = await client.withdrawIx({
+    const ix = client.withdrawIx({
       authority: stranger.publicKey,
       treasury: world.treasury,
       vault: world.vault,
@@ -273,7 +313,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
 
   it("error: withdraw without the authority's signature", async () => {
     // Given: a withdraw naming the real authority as a non-signer (built by hand)
-    const ix = await client.withdrawIx({
+    const ix = client.withdrawIx({
       authority: world.authority.publicKey,
       treasury: world.treasury,
       vault: world.vault,
@@ -289,7 +329,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
 
   it("error: deposit and withdraw of zero", async () => {
     // Given / When / Then: a zero deposit, then a zero withdraw
-    const depositIx = await client.depositIx({
+    const depositIx = client.depositIx({
       depositor: world.funder.publicKey,
       source: world.funderAccount,
       treasury: world.treasury,
@@ -299,7 +339,7 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
       amount: 0n,
     });
     await expectRefused(world, watched, "ZeroDepositOrWithdraw", () => client.send([depositIx], [world.funder]));
-    const withdrawIx = await client.withdrawIx({
+    const withdrawIx = client.withdrawIx({
       authority: world.authority.publicKey,
       treasury: world.treasury,
       vault: world.vault,
@@ -313,28 +353,28 @@ describe.each(RUNTIME_KINDS)("refusals on %s", (kind) => {
 
   it("error: too few accounts for execute_split", async () => {
     // Given: execute_split with only its first four accounts (built by hand); When / Then
-    const full = await executeSplitIx(world, goodPlan());
+    const full = executeSplitIx(world, goodPlan());
     const ix = new TransactionInstruction({ programId: full.programId, keys: full.keys.slice(0, 4), data: full.data });
     await expectRefused(world, watched, "NotEnoughAccounts", () => client.send([ix], [world.authority]));
   });
 
   it("error: truncated instruction data", async () => {
     // Given: a valid execute_split with its last amount cut short (raw data built by hand)
-    const full = await executeSplitIx(world, goodPlan());
+    const full = executeSplitIx(world, goodPlan());
     const ix = new TransactionInstruction({ programId: full.programId, keys: full.keys, data: full.data.subarray(0, full.data.length - 3) });
     await expectRefused(world, watched, "InvalidInstructionData", () => client.send([ix], [world.authority]));
   });
 
   it("error: trailing bytes after the instruction data", async () => {
     // Given: a valid execute_split with one extra byte (raw data built by hand); When / Then
-    const full = await executeSplitIx(world, goodPlan());
+    const full = executeSplitIx(world, goodPlan());
     const ix = new TransactionInstruction({ programId: full.programId, keys: full.keys, data: Buffer.concat([full.data, Buffer.from([0])]) });
     await expectRefused(world, watched, "InvalidInstructionData", () => client.send([ix], [world.authority]));
   });
 
   it("error: unknown instruction discriminator", async () => {
     // Given: the execute_split body behind eight bytes no instruction hashes to
-    const full = await executeSplitIx(world, goodPlan());
+    const full = executeSplitIx(world, goodPlan());
     const data = Buffer.from(full.data);
     data.fill(0xee, 0, 8);
     const ix = new TransactionInstruction({ programId: full.programId, keys: full.keys, data });

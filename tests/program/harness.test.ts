@@ -1,12 +1,12 @@
 // Self-tests of the program harness: a missing build fails loudly instead of hanging, both
-// runtimes' error texts parse to the same shape, the plan hash is the documented sha256, and
-// the packet limit the runtimes do not enforce is enforced here.
-import { createHash } from "node:crypto";
+// runtimes' error texts parse to the same shape, and the packet limit the runtimes do not
+// enforce is enforced here. (The plan hash layout is tested with the app's client,
+// app/settlement/program.test.ts.)
 import { join } from "node:path";
-import { Keypair, PublicKey, SystemProgram, TransactionInstruction } from "@solana/web3.js";
+import { Keypair, SystemProgram, TransactionInstruction } from "@solana/web3.js";
 import { describe, expect, it } from "vitest";
-import { BUILD_COMMAND, MissingBuildError, REPO_ROOT, loadIdl, loadProgramBinary } from "./harness/artifacts.js";
-import { PACKET_DATA_SIZE, PayoutsClient, TransactionTooLargeError, computePlanHash } from "./harness/client.js";
+import { BUILD_COMMAND, MissingBuildError, REPO_ROOT, loadProgramBinary } from "./harness/artifacts.js";
+import { PACKET_DATA_SIZE, PayoutsClient, TransactionTooLargeError } from "./harness/client.js";
 import { parseFailureMessage, type SvmRuntime } from "./harness/runtime.js";
 
 describe("program harness", () => {
@@ -25,18 +25,6 @@ describe("program harness", () => {
     expect(parseFailureMessage("Transaction locked too many accounts")).toMatchObject({ instructionIndex: null, customCode: null });
   });
 
-  it("computes the plan hash as sha256 over (account || amount u64 LE) in order", () => {
-    // Given: two recipients and amounts, and the same bytes laid out by hand
-    const a = new PublicKey(Buffer.alloc(32, 1));
-    const b = new PublicKey(Buffer.alloc(32, 2));
-    const manual = createHash("sha256")
-      .update(Buffer.concat([a.toBuffer(), Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), b.toBuffer(), Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])]))
-      .digest();
-    // Then: equal, and order matters
-    expect(computePlanHash([a, b], [5n, 256n]).equals(manual)).toBe(true);
-    expect(computePlanHash([b, a], [256n, 5n]).equals(manual)).toBe(false);
-  });
-
   it("error: refuses to build a transaction over the 1232-byte packet limit", async () => {
     // Given: a client over a runtime that only hands out a blockhash
     const runtime = {
@@ -44,7 +32,7 @@ describe("program harness", () => {
       payer: Keypair.generate(),
       latestBlockhash: async () => Keypair.generate().publicKey.toBase58(),
     } as unknown as SvmRuntime;
-    const client = new PayoutsClient(runtime, loadIdl());
+    const client = new PayoutsClient(runtime);
     const ixWith = (accounts: number) =>
       new TransactionInstruction({
         programId: SystemProgram.programId,

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { Keypair, PublicKey } from "@solana/web3.js";
 import { describe, expect, it, vi } from "vitest";
 import { BUILD_SCRIPT_PATH, REPO_ROOT, loadIdl } from "./harness/artifacts.js";
-import { anchorDiscriminator } from "./harness/client.js";
-import { PayoutsClient } from "./harness/client.js";
+import { RECIPIENT_REFUSED_BASE, MAX_RECIPIENTS } from "../../app/settlement/program.js";
+import { PayoutsClient, anchorDiscriminator } from "./harness/client.js";
 import type { SvmRuntime } from "./harness/runtime.js";
 
 vi.setConfig({ testTimeout: 600_000 });
@@ -53,6 +53,10 @@ const ERRORS_ASSERTED = [
   "NewAuthorityMustSign",
   "ZeroDepositOrWithdraw",
   "TreasuryAlreadyInitialized",
+  "RecipientFrozen",
+  "RecipientRequiresMemo",
+  "RecipientExtensionUnsupported",
+  "RecipientMissing",
 ];
 
 const hex = (bytes: ArrayLike<number>) => Buffer.from(Array.from(bytes)).toString("hex");
@@ -84,7 +88,7 @@ describe("stableflow_payouts IDL", () => {
 
   it("event discriminators are sha256('event:<Name>')[..8]", () => {
     expect((idl.events ?? []).map((e) => e.name).sort()).toEqual(
-      ["AuthorityChanged", "Deposited", "PausedChanged", "SplitExecuted", "TreasuryInitialized", "Withdrawn"].sort(),
+      ["AuthorityChanged", "Deposited", "PausedChanged", "RecipientRefused", "SplitExecuted", "TreasuryInitialized", "Withdrawn"].sort(),
     );
     for (const event of idl.events ?? []) {
       expect(hex(event.discriminator), event.name).toBe(anchorDiscriminator("event", event.name).toString("hex"));
@@ -100,20 +104,31 @@ describe("stableflow_payouts IDL", () => {
     }
   });
 
-  it("error codes are contiguous from 6000 and name every error the suites assert", () => {
+  it("error codes are contiguous from 6000, then 6100 + position for each recipient position, and name every error the suites assert", () => {
     const errors = idl.errors ?? [];
-    errors.forEach((error, i) => expect(error.code, error.name).toBe(6000 + i));
+    const named = errors.filter((e) => e.code < RECIPIENT_REFUSED_BASE);
+    named.forEach((error, i) => expect(error.code, error.name).toBe(6000 + i));
+    // The recipient range: one entry per position a batch can have, nothing past it.
+    const positions = errors.filter((e) => e.code >= RECIPIENT_REFUSED_BASE);
+    expect(positions).toHaveLength(MAX_RECIPIENTS);
+    positions.forEach((error, p) => expect({ code: error.code, name: error.name }).toEqual({ code: 6100 + p, name: `RecipientRefusedAt${p}` }));
+    expect(named.length + positions.length).toBe(errors.length);
     const names = new Set(errors.map((e) => e.name));
     for (const name of ERRORS_ASSERTED) expect(names.has(name), name).toBe(true);
+  });
+
+  it("metadata carries the program's version 0.2.0 (seeds with the authority, domain-separated plan hash)", () => {
+    expect(idl.metadata.version).toBe("0.2.0");
+    expect(JSON.stringify(idl.instructions.find((ix) => ix.name === "execute_split")!.docs)).toContain("stableflow:split-plan:v1");
   });
 
   it("Anchor's Program built from the IDL encodes instruction data behind the discriminator", async () => {
     // Given: a client over no runtime (instructions are built offline)
     const runtime = { payer: Keypair.generate() } as unknown as SvmRuntime;
-    const client = new PayoutsClient(runtime, idl);
+    const client = new PayoutsClient(runtime);
     expect(client.programId.equals(new PublicKey(idl.address))).toBe(true);
     // When: set_paused(true) is encoded
-    const ix = await client.setPausedIx({ authority: Keypair.generate().publicKey, treasury: Keypair.generate().publicKey, paused: true });
+    const ix = client.setPausedIx({ authority: Keypair.generate().publicKey, treasury: Keypair.generate().publicKey, paused: true });
     // Then: discriminator, then a borsh bool
     expect(ix.data.toString("hex")).toBe(anchorDiscriminator("global", "set_paused").toString("hex") + "01");
     expect(ix.programId.equals(client.programId)).toBe(true);

@@ -1,7 +1,8 @@
 // Token-2022 mint extensions at initialize_treasury, on bankrun and LiteSVM, with real mints made
 // by Token-2022's own instructions: each extension that could move, freeze or hide the vault's
-// balance or make transfers fail is refused with nothing created; the harmless ones are accepted
-// and the treasury then works end to end (decision 003).
+// balance or make transfers fail is refused with nothing created, and so is MintCloseAuthority,
+// since a closed mint comes back at the same address with any extension (decisions 003, 007);
+// the harmless ones are accepted and the treasury then works end to end.
 import { Keypair, PublicKey, TransactionInstruction } from "@solana/web3.js";
 import {
   AccountLayout,
@@ -18,6 +19,8 @@ import {
   createInitializePausableConfigInstruction,
   createInitializePermanentDelegateInstruction,
   createInitializeTransferHookInstruction,
+  createCloseAccountInstruction,
+  createMintToCheckedInstruction,
 } from "@solana/spl-token";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { captureBeforeSplit, expectProgramError, expectSplitApplied } from "./harness/assertions.js";
@@ -111,22 +114,33 @@ const REFUSED: ExtensionCase[] = [
     ],
   },
   {
-    name: "PermanentDelegate behind an accepted MintCloseAuthority",
-    extensions: [ExtensionType.MintCloseAuthority, ExtensionType.PermanentDelegate],
+    name: "PermanentDelegate behind an accepted MetadataPointer",
+    extensions: [ExtensionType.MetadataPointer, ExtensionType.PermanentDelegate],
     refusedType: ExtensionType.PermanentDelegate,
     init: (mint, authority) => [
-      createInitializeMintCloseAuthorityInstruction(mint, authority, TOKEN_2022_PROGRAM_ID),
+      createInitializeMetadataPointerInstruction(mint, authority, mint, TOKEN_2022_PROGRAM_ID),
       createInitializePermanentDelegateInstruction(mint, authority, TOKEN_2022_PROGRAM_ID),
+    ],
+  },
+  {
+    name: "MintCloseAuthority (closed at zero supply, the mint can come back with a PermanentDelegate)",
+    extensions: [ExtensionType.MintCloseAuthority],
+    refusedType: ExtensionType.MintCloseAuthority,
+    init: (mint, authority) => [createInitializeMintCloseAuthorityInstruction(mint, authority, TOKEN_2022_PROGRAM_ID)],
+  },
+  {
+    name: "MintCloseAuthority behind accepted MetadataPointer and InterestBearingConfig",
+    extensions: [ExtensionType.MetadataPointer, ExtensionType.InterestBearingConfig, ExtensionType.MintCloseAuthority],
+    refusedType: ExtensionType.MintCloseAuthority,
+    init: (mint, authority) => [
+      createInitializeMetadataPointerInstruction(mint, authority, mint, TOKEN_2022_PROGRAM_ID),
+      createInitializeInterestBearingMintInstruction(mint, authority, 500, TOKEN_2022_PROGRAM_ID),
+      createInitializeMintCloseAuthorityInstruction(mint, authority, TOKEN_2022_PROGRAM_ID),
     ],
   },
 ];
 
 const ACCEPTED: Omit<ExtensionCase, "refusedType">[] = [
-  {
-    name: "MintCloseAuthority",
-    extensions: [ExtensionType.MintCloseAuthority],
-    init: (mint, authority) => [createInitializeMintCloseAuthorityInstruction(mint, authority, TOKEN_2022_PROGRAM_ID)],
-  },
   {
     name: "DefaultAccountState = Initialized",
     extensions: [ExtensionType.DefaultAccountState],
@@ -134,10 +148,9 @@ const ACCEPTED: Omit<ExtensionCase, "refusedType">[] = [
     init: (mint) => [createInitializeDefaultAccountStateInstruction(mint, AccountState.Initialized, TOKEN_2022_PROGRAM_ID)],
   },
   {
-    name: "MintCloseAuthority + MetadataPointer + InterestBearingConfig",
-    extensions: [ExtensionType.MintCloseAuthority, ExtensionType.MetadataPointer, ExtensionType.InterestBearingConfig],
+    name: "MetadataPointer + InterestBearingConfig",
+    extensions: [ExtensionType.MetadataPointer, ExtensionType.InterestBearingConfig],
     init: (mint, authority) => [
-      createInitializeMintCloseAuthorityInstruction(mint, authority, TOKEN_2022_PROGRAM_ID),
       createInitializeMetadataPointerInstruction(mint, authority, mint, TOKEN_2022_PROGRAM_ID),
       createInitializeInterestBearingMintInstruction(mint, authority, 500, TOKEN_2022_PROGRAM_ID),
     ],
@@ -207,9 +220,9 @@ describe.each(RUNTIME_KINDS)("Token-2022 mint extensions on %s", (kind) => {
     expect(Buffer.from(mintAccount!.data).readUInt16LE(166 + 0)).toBe(testCase.extensions[0]);
     const authority = await client.newFundedKeypair();
     const orgId = newOrgId();
-    const treasury = client.treasuryAddress(mint, orgId);
+    const treasury = client.treasuryAddress(mint, authority.publicKey, orgId);
     const vault = client.vaultAddress(treasury);
-    const ix = await client.initializeTreasuryIx({
+    const ix = client.initializeTreasuryIx({
       payer: client.runtime.payer.publicKey,
       authority: authority.publicKey,
       mint,
@@ -235,6 +248,42 @@ describe.each(RUNTIME_KINDS)("Token-2022 mint extensions on %s", (kind) => {
     const [a, b] = [await client.runtime.getAccount(real.mint), await client.runtime.getAccount(forged)];
     expect(Buffer.from(b!.data).toString("hex")).toBe(Buffer.from(a!.data).toString("hex"));
     expect(b!.owner.equals(a!.owner)).toBe(true);
+  });
+
+  it("why MintCloseAuthority is refused: Token-2022 closes such a mint at zero supply and re-creates it at the same address with a PermanentDelegate that then moves a holder's tokens", async () => {
+    // Given: a mint with a close authority, and an (empty) token account of it, as a vault would be
+    const mintKeypair = Keypair.generate();
+    const closable = REFUSED.find((c) => c.refusedType === ExtensionType.MintCloseAuthority && c.extensions.length === 1)!;
+    const first = await client.createToken2022Mint({ extensions: closable.extensions, initExtensions: closable.init, mintKeypair });
+    const holder = Keypair.generate().publicKey;
+    const [holderAccount] = await client.createTokenAccounts(first.mint, [holder], TOKEN_2022_PROGRAM_ID);
+    // When: the close authority closes the mint (supply is zero) and re-creates it at the same address
+    const payer = client.runtime.payer;
+    const close = createCloseAccountInstruction(first.mint, payer.publicKey, payer.publicKey, [], TOKEN_2022_PROGRAM_ID);
+    await client.expectOk(client.send([close]), "close the mint");
+    expect(await client.runtime.getAccount(first.mint)).toBeNull();
+    const delegated = REFUSED.find((c) => c.refusedType === ExtensionType.PermanentDelegate && c.extensions.length === 1)!;
+    const second = await client.createToken2022Mint({ extensions: delegated.extensions, initExtensions: delegated.init, mintKeypair });
+    // Then: same address, now with a PermanentDelegate, and the old token account is one of it
+    expect(second.mint.equals(first.mint)).toBe(true);
+    expect(Buffer.from((await client.runtime.getAccount(second.mint))!.data).readUInt16LE(166)).toBe(ExtensionType.PermanentDelegate);
+    // When: tokens arrive in that account and the delegate (not its owner) transfers them away
+    const mintTo = createMintToCheckedInstruction(second.mint, holderAccount!, payer.publicKey, 1_000n, 6, [], TOKEN_2022_PROGRAM_ID);
+    await client.expectOk(client.send([mintTo]), "mint to the holder");
+    const [elsewhere] = await client.createTokenAccounts(second.mint, [Keypair.generate().publicKey], TOKEN_2022_PROGRAM_ID);
+    const taken = client.transferCheckedIx({
+      source: holderAccount!,
+      mint: second.mint,
+      destination: elsewhere!,
+      owner: payer.publicKey,
+      amount: 1_000n,
+      decimals: 6,
+      tokenProgram: TOKEN_2022_PROGRAM_ID,
+    });
+    await client.expectOk(client.send([taken]), "permanent delegate transfer");
+    // Then: the holder's balance is gone without its owner signing: a vault over such a mint would be too
+    expect(await client.tokenBalance(holderAccount!)).toBe(0n);
+    expect(await client.tokenBalance(elsewhere!)).toBe(1_000n);
   });
 
   it.each(ACCEPTED)("accepts $name: the treasury initializes, takes a deposit and splits", async (testCase) => {

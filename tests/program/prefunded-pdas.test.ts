@@ -52,7 +52,8 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
       // Given: a mint, an org, and real system transfers to both PDAs before initialization
       const mint = await client.createMint({ tokenProgram });
       const orgId = newOrgId();
-      const treasury = client.treasuryAddress(mint.mint, orgId);
+      const authority = await client.newFundedKeypair();
+      const treasury = client.treasuryAddress(mint.mint, authority.publicKey, orgId);
       const vault = client.vaultAddress(treasury);
       const prefunded = await prefunding.lamports(client);
       await client.fund(treasury, prefunded);
@@ -63,7 +64,7 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
         expect(before?.lamports).toBe(prefunded);
       }
       // When: the treasury is initialized over those addresses and funded through deposit
-      const world = await setupTreasury(client, { mint, orgId, deposit: 3_000_000n });
+      const world = await setupTreasury(client, { mint, orgId, authority, deposit: 3_000_000n });
       // Then: the treasury is the program's, decodes, and holds its rent (or the larger pre-funding)
       const treasuryAccount = await client.runtime.getAccount(treasury);
       expect(treasuryAccount?.owner.equals(client.programId)).toBe(true);
@@ -128,7 +129,8 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
       // Given: a treasury PDA already pre-funded by the attacker
       const { mint } = await client.createMint();
       const orgId = newOrgId();
-      const treasury = client.treasuryAddress(mint, orgId);
+      const owner = await client.newFundedKeypair();
+      const treasury = client.treasuryAddress(mint, owner.publicKey, orgId);
       const attacker = await client.newFundedKeypair();
       await client.fund(treasury, await client.runtime.minimumBalanceForRentExemption(0));
       const attackerProgram = Keypair.generate().publicKey;
@@ -148,23 +150,24 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
         expect(account?.data.length).toBe(0);
       }
       // Then: the real initialization still succeeds over it
-      const world = await setupTreasury(client, { mint: { mint, decimals: 6, tokenProgram: TOKEN_PROGRAM_ID }, orgId });
-      expect((await client.fetchTreasury(world.treasury)).authority.equals(world.authority.publicKey)).toBe(true);
+      const world = await setupTreasury(client, { mint: { mint, decimals: 6, tokenProgram: TOKEN_PROGRAM_ID }, orgId, authority: owner });
+      expect(world.treasury.equals(treasury)).toBe(true);
+      expect((await client.fetchTreasury(world.treasury)).authority.equals(owner.publicKey)).toBe(true);
     });
 
     it("error: a treasury address already holding data is refused with TreasuryAlreadyInitialized, not overwritten", async () => {
       // Given: (unreachable by transactions) the treasury PDA allocated with someone's bytes
       const { mint } = await client.createMint();
       const orgId = newOrgId();
-      const treasury = client.treasuryAddress(mint, orgId);
+      const authority = await client.newFundedKeypair();
+      const treasury = client.treasuryAddress(mint, authority.publicKey, orgId);
       const planted = Buffer.alloc(64, 0x5a);
       await client.forgeAccount(treasury, {
         owner: SystemProgram.programId,
         data: planted,
         lamports: await client.runtime.minimumBalanceForRentExemption(planted.length),
       });
-      const authority = await client.newFundedKeypair();
-      const ix = await client.initializeTreasuryIx({
+      const ix = client.initializeTreasuryIx({
         payer: client.runtime.payer.publicKey,
         authority: authority.publicKey,
         mint,
@@ -185,7 +188,8 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
       // Given: (unreachable by transactions) the vault PDA allocated with someone's bytes
       const { mint } = await client.createMint();
       const orgId = newOrgId();
-      const treasury = client.treasuryAddress(mint, orgId);
+      const authority = await client.newFundedKeypair();
+      const treasury = client.treasuryAddress(mint, authority.publicKey, orgId);
       const vault = client.vaultAddress(treasury);
       const planted = Buffer.alloc(165, 0x33);
       await client.forgeAccount(vault, {
@@ -193,8 +197,7 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
         data: planted,
         lamports: await client.runtime.minimumBalanceForRentExemption(planted.length),
       });
-      const authority = await client.newFundedKeypair();
-      const ix = await client.initializeTreasuryIx({
+      const ix = client.initializeTreasuryIx({
         payer: client.runtime.payer.publicKey,
         authority: authority.publicKey,
         mint,
@@ -234,7 +237,7 @@ describe.each(RUNTIME_KINDS)("pre-funded program addresses on %s", (kind) => {
       const after = await client.runtime.getAccount(plan.splitRecord);
       expect(after?.owner.equals(otherProgram)).toBe(true);
       expect(after?.data.length).toBe(0);
-      expect((await client.fetchTreasury(world.treasury)).splitsExecuted.toString()).toBe("0");
+      expect((await client.fetchTreasury(world.treasury)).splitsExecuted).toBe(0n);
     });
   });
 });

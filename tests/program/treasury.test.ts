@@ -1,10 +1,11 @@
 // Treasury lifecycle on bankrun and LiteSVM: initialize, deposit, withdraw, authority change,
-// pause/unpause, a Token-2022 treasury, and refusal of a transfer-fee Token-2022 mint.
+// pause/unpause, a Token-2022 treasury, refusal of a transfer-fee Token-2022 mint, and the
+// treasury address bound to its founding authority (no squatting; set_authority keeps it).
 import { Keypair, PublicKey } from "@solana/web3.js";
 import { AccountLayout } from "@solana/spl-token";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { captureBeforeSplit, expectProgramError, expectRefused, expectSplitApplied, findEvent } from "./harness/assertions.js";
-import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, fromBN, newOrgId, type PayoutsClient } from "./harness/client.js";
+import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, newOrgId, type PayoutsClient } from "./harness/client.js";
 import {
   RUNTIME_KINDS,
   deposit,
@@ -45,15 +46,20 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       expect(treasury.tokenProgram.equals(tokenProgram)).toBe(true);
       expect(treasury.vault.equals(world.vault)).toBe(true);
       expect(Buffer.from(treasury.orgId).equals(world.orgId)).toBe(true);
-      expect(treasury.bump).toBe(
-        PublicKey.findProgramAddressSync([Buffer.from("treasury"), world.mint.toBuffer(), world.orgId], client.programId)[1],
+      // The seeds spelled out by hand: ["treasury", mint, founding authority, org id].
+      const [expected, bump] = PublicKey.findProgramAddressSync(
+        [Buffer.from("treasury"), world.mint.toBuffer(), world.authority.publicKey.toBuffer(), world.orgId],
+        client.programId,
       );
+      expect(world.treasury.equals(expected)).toBe(true);
+      expect(treasury.bump).toBe(bump);
+      expect(treasury.seedAuthority.equals(world.authority.publicKey)).toBe(true);
       expect(treasury.vaultBump).toBe(
         PublicKey.findProgramAddressSync([Buffer.from("vault"), world.treasury.toBuffer()], client.programId)[1],
       );
       expect(treasury.paused).toBe(false);
-      expect(fromBN(treasury.totalSettled)).toBe(0n);
-      expect(fromBN(treasury.splitsExecuted)).toBe(0n);
+      expect(treasury.totalSettled).toBe(0n);
+      expect(treasury.splitsExecuted).toBe(0n);
       // Then: the vault is a token account of the mint, owned by the token program, authority = treasury
       const vault = await client.runtime.getAccount(world.vault);
       expect(vault?.owner.equals(tokenProgram)).toBe(true);
@@ -67,7 +73,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       // Given: a second org on the same mint
       const orgId = newOrgId();
       const authority = await client.newFundedKeypair();
-      const ix = await client.initializeTreasuryIx({
+      const ix = client.initializeTreasuryIx({
         payer: client.runtime.payer.publicKey,
         authority: authority.publicKey,
         mint: world.mint,
@@ -77,7 +83,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       // When: it is initialized
       const first = await client.expectOk(client.send([ix], [authority]), "initialize_treasury");
       // Then: the event names the treasury, authority, mint and vault
-      const treasury = client.treasuryAddress(world.mint, orgId);
+      const treasury = client.treasuryAddress(world.mint, authority.publicKey, orgId);
       const event = findEvent(world, first.logs, "TreasuryInitialized");
       expect((event.treasury as PublicKey).equals(treasury)).toBe(true);
       expect((event.authority as PublicKey).equals(authority.publicKey)).toBe(true);
@@ -102,7 +108,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       const event = findEvent(world, outcome.logs, "Deposited");
       expect((event.treasury as PublicKey).equals(world.treasury)).toBe(true);
       expect((event.depositor as PublicKey).equals(world.funder.publicKey)).toBe(true);
-      expect(fromBN(event.amount as never)).toBe(7_500_000n);
+      expect(event.amount).toBe(7_500_000n);
     });
 
     it("splits from the vault", async () => {
@@ -121,7 +127,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       const [destination] = await newRecipients(world, 1);
       const vaultBefore = await client.tokenBalance(world.vault);
       // When
-      const ix = await client.withdrawIx({
+      const ix = client.withdrawIx({
         authority: world.authority.publicKey,
         treasury: world.treasury,
         vault: world.vault,
@@ -136,7 +142,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       expect(await client.tokenBalance(destination!)).toBe(1_250_000n);
       const event = findEvent(world, outcome.logs, "Withdrawn");
       expect((event.destination as PublicKey).equals(destination!)).toBe(true);
-      expect(fromBN(event.amount as never)).toBe(1_250_000n);
+      expect(event.amount).toBe(1_250_000n);
     });
   });
 
@@ -154,7 +160,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       const oldAuthority = world.authority;
       const newAuthority = await client.newFundedKeypair();
       // When: both sign set_authority
-      const ix = await client.setAuthorityIx({
+      const ix = client.setAuthorityIx({
         authority: oldAuthority.publicKey,
         newAuthority: newAuthority.publicKey,
         treasury: world.treasury,
@@ -162,9 +168,10 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       const outcome = await client.expectOk(client.send([ix], [oldAuthority, newAuthority]), "set_authority");
       // Then: the treasury names the new authority and the event says who changed to whom
       expect((await client.fetchTreasury(world.treasury)).authority.equals(newAuthority.publicKey)).toBe(true);
+      expect((await client.fetchTreasury(world.treasury)).seedAuthority.equals(oldAuthority.publicKey)).toBe(true);
       const event = findEvent(world, outcome.logs, "AuthorityChanged");
-      expect((event.oldAuthority as PublicKey).equals(oldAuthority.publicKey)).toBe(true);
-      expect((event.newAuthority as PublicKey).equals(newAuthority.publicKey)).toBe(true);
+      expect((event.old_authority as PublicKey).equals(oldAuthority.publicKey)).toBe(true);
+      expect((event.new_authority as PublicKey).equals(newAuthority.publicKey)).toBe(true);
       // Then: the old authority can no longer split
       const plan = planSplit(world, recipients, [10n, 20n]);
       await expectRefused(world, recipients, "Unauthorized", () =>
@@ -176,10 +183,55 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       await expectSplitApplied(world, plan, before, await sendSplit(world, plan), newAuthority.publicKey);
     });
 
+    it("keeps the address of the founding authority after set_authority: the new authority withdraws, pauses and hands on", async () => {
+      // Given: the treasury already handed from its founder to a second authority (previous test)
+      const beforeHandOver = await client.fetchTreasury(world.treasury);
+      const current = world.authority;
+      expect(beforeHandOver.authority.equals(current.publicKey)).toBe(true);
+      expect(beforeHandOver.seedAuthority.equals(current.publicKey)).toBe(false);
+      const next = await client.newFundedKeypair();
+      const handOver = client.setAuthorityIx({ authority: current.publicKey, newAuthority: next.publicKey, treasury: world.treasury });
+      await client.expectOk(client.send([handOver], [current, next]), "set_authority again");
+      // Then: control moved, the seed authority did not, and the address still derives from it
+      const after = await client.fetchTreasury(world.treasury);
+      expect(after.authority.equals(next.publicKey)).toBe(true);
+      expect(after.seedAuthority.equals(beforeHandOver.seedAuthority)).toBe(true);
+      expect(after.seedAuthority.equals(next.publicKey)).toBe(false);
+      expect(client.treasuryAddress(world.mint, after.seedAuthority, world.orgId).equals(world.treasury)).toBe(true);
+      // Then: an address derived from the new authority is another, unused one
+      const derivedFromNew = client.treasuryAddress(world.mint, next.publicKey, world.orgId);
+      expect(derivedFromNew.equals(world.treasury)).toBe(false);
+      expect(await client.runtime.getAccount(derivedFromNew)).toBeNull();
+      // When: the new authority withdraws (the treasury PDA signs with the founder's seeds)
+      const [destination] = await newRecipients(world, 1);
+      const vaultBefore = await client.tokenBalance(world.vault);
+      const withdrawIx = client.withdrawIx({
+        authority: next.publicKey,
+        treasury: world.treasury,
+        vault: world.vault,
+        destination: destination!,
+        mint: world.mint,
+        tokenProgram: world.tokenProgram,
+        amount: 4_321n,
+      });
+      await client.expectOk(client.send([withdrawIx], [next]), "withdraw by the new authority");
+      // Then: exactly that amount moved
+      expect(vaultBefore - (await client.tokenBalance(world.vault))).toBe(4_321n);
+      expect(await client.tokenBalance(destination!)).toBe(4_321n);
+      // When / Then: the new authority pauses and resumes; the previous one is refused
+      for (const paused of [true, false]) {
+        const ix = client.setPausedIx({ authority: next.publicKey, treasury: world.treasury, paused });
+        await client.expectOk(client.send([ix], [next]), `set_paused(${paused}) by the new authority`);
+      }
+      const stale = client.setPausedIx({ authority: current.publicKey, treasury: world.treasury, paused: true });
+      await expectRefused(world, recipients, "Unauthorized", () => client.send([stale], [current]));
+      world.authority = next;
+    });
+
     it("error: set_authority without the new authority's signature", async () => {
       // Given: a set_authority whose new authority is not a signer
       const stranger = Keypair.generate();
-      const ix = await client.setAuthorityIx({
+      const ix = client.setAuthorityIx({
         authority: world.authority.publicKey,
         newAuthority: stranger.publicKey,
         treasury: world.treasury,
@@ -191,7 +243,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
 
     it("pauses and unpauses: a paused treasury refuses splits, an unpaused one executes them", async () => {
       // Given / When: the authority pauses
-      const pauseIx = await client.setPausedIx({ authority: world.authority.publicKey, treasury: world.treasury, paused: true });
+      const pauseIx = client.setPausedIx({ authority: world.authority.publicKey, treasury: world.treasury, paused: true });
       const paused = await client.expectOk(client.send([pauseIx], [world.authority]), "set_paused(true)");
       expect((await client.fetchTreasury(world.treasury)).paused).toBe(true);
       expect(findEvent(world, paused.logs, "PausedChanged").paused).toBe(true);
@@ -199,7 +251,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
       const plan = planSplit(world, recipients, [30n, 40n]);
       await expectRefused(world, recipients, "TreasuryPaused", () => sendSplit(world, plan));
       // When: unpaused, Then: the same plan executes
-      const unpauseIx = await client.setPausedIx({ authority: world.authority.publicKey, treasury: world.treasury, paused: false });
+      const unpauseIx = client.setPausedIx({ authority: world.authority.publicKey, treasury: world.treasury, paused: false });
       const unpaused = await client.expectOk(client.send([unpauseIx], [world.authority]), "set_paused(false)");
       expect(findEvent(world, unpaused.logs, "PausedChanged").paused).toBe(false);
       const before = await captureBeforeSplit(world, plan);
@@ -208,7 +260,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
 
     it("error: set_paused by a non-authority", async () => {
       const stranger = await client.newFundedKeypair();
-      const ix = await client.setPausedIx({ authority: stranger.publicKey, treasury: world.treasury, paused: true });
+      const ix = client.setPausedIx({ authority: stranger.publicKey, treasury: world.treasury, paused: true });
       await expectRefused(world, recipients, "Unauthorized", () => client.send([ix], [stranger]));
       expect((await client.fetchTreasury(world.treasury)).paused).toBe(false);
     });
@@ -219,7 +271,7 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
     const { mint } = await client.createMint({ tokenProgram: TOKEN_2022_PROGRAM_ID, transferFeeBasisPoints: 50 });
     const authority = await client.newFundedKeypair();
     const orgId = newOrgId();
-    const ix = await client.initializeTreasuryIx({
+    const ix = client.initializeTreasuryIx({
       payer: client.runtime.payer.publicKey,
       authority: authority.publicKey,
       mint,
@@ -229,9 +281,55 @@ describe.each(RUNTIME_KINDS)("treasury lifecycle on %s", (kind) => {
     // When
     const outcome = await client.send([ix], [authority]);
     // Then: UnsupportedMintExtension, and neither the treasury nor its vault exists
-    const treasury = client.treasuryAddress(mint, orgId);
+    const treasury = client.treasuryAddress(mint, authority.publicKey, orgId);
     expectProgramError(client, outcome, "UnsupportedMintExtension");
     expect(await client.runtime.getAccount(treasury)).toBeNull();
     expect(await client.runtime.getAccount(client.vaultAddress(treasury))).toBeNull();
+  });
+
+  describe("treasury address bound to its founding authority", () => {
+    it("error: a stranger can neither take an authority's treasury address nor block it with the same mint and org id", async () => {
+      // Given: a mint, an authority about to create its treasury for an org, and a stranger who
+      // knows the mint and the org id
+      const { mint } = await client.createMint();
+      const orgId = newOrgId();
+      const owner = await client.newFundedKeypair();
+      const stranger = await client.newFundedKeypair();
+      const treasury = client.treasuryAddress(mint, owner.publicKey, orgId);
+      const vault = client.vaultAddress(treasury);
+      const init = (authority: PublicKey) =>
+        client.initializeTreasuryIx({ payer: stranger.publicKey, authority, mint, orgId, tokenProgram: TOKEN_PROGRAM_ID });
+
+      // When: the stranger signs as authority but names the owner's treasury and vault addresses
+      const aimed = init(stranger.publicKey);
+      aimed.keys[2] = { ...aimed.keys[2]!, pubkey: treasury };
+      aimed.keys[3] = { ...aimed.keys[3]!, pubkey: vault };
+      const taken = await client.send([aimed], [stranger], { feePayer: stranger });
+      // Then: refused, the address derives from the signer's key, and nothing is created there
+      expectProgramError(client, taken, "InvalidTreasury");
+      expect(await client.runtime.getAccount(treasury)).toBeNull();
+      expect(await client.runtime.getAccount(vault)).toBeNull();
+
+      // When: the stranger names the owner as authority without the owner's signature
+      const unsigned = init(owner.publicKey);
+      unsigned.keys[1] = { ...unsigned.keys[1]!, isSigner: false };
+      const impersonated = await client.send([unsigned], [stranger], { feePayer: stranger });
+      // Then: refused for the missing signature, nothing created
+      expectProgramError(client, impersonated, "AuthorityMustSign");
+      expect(await client.runtime.getAccount(treasury)).toBeNull();
+
+      // When: the stranger initializes a treasury for the same mint and org id with its own key
+      await client.expectOk(client.send([init(stranger.publicKey)], [stranger], { feePayer: stranger }), "stranger's own treasury");
+      const strangers = client.treasuryAddress(mint, stranger.publicKey, orgId);
+      // Then: it lands at another address, and the owner's initialization still succeeds
+      expect(strangers.equals(treasury)).toBe(false);
+      const ownInit = client.initializeTreasuryIx({ payer: owner.publicKey, authority: owner.publicKey, mint, orgId, tokenProgram: TOKEN_PROGRAM_ID });
+      await client.expectOk(client.send([ownInit], [owner], { feePayer: owner }), "owner's treasury");
+      const ours = await client.fetchTreasury(treasury);
+      expect(ours.authority.equals(owner.publicKey)).toBe(true);
+      expect(ours.seedAuthority.equals(owner.publicKey)).toBe(true);
+      expect(ours.vault.equals(vault)).toBe(true);
+      expect((await client.fetchTreasury(strangers)).authority.equals(stranger.publicKey)).toBe(true);
+    });
   });
 });

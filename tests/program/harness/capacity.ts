@@ -58,7 +58,7 @@ export async function findMaxRecipients(
   let sizeRefusal = `the pool of ${pool.length} recipients ran out`;
   for (let n = 1; n <= pool.length; n++) {
     try {
-      await world.client.build([await ixFor(planFor(n))], [world.authority], options);
+      await world.client.build([ixFor(planFor(n))], [world.authority], options);
       maxBySize = n;
     } catch (error) {
       if (!(error instanceof TransactionTooLargeError)) throw error;
@@ -73,7 +73,7 @@ export async function findMaxRecipients(
   for (let n = maxBySize; n >= 1; n--) {
     const plan = planFor(n);
     const before = await captureBeforeSplit(world, plan);
-    const outcome = await world.client.send([await ixFor(plan)], [world.authority], options);
+    const outcome = await world.client.send([ixFor(plan)], [world.authority], options);
     if (outcome.ok) return { shape, max: n, maxBySize, plan, before, outcome, refusalAboveMax };
     refusalAboveMax = `${n} recipients: ${outcome.error?.message ?? "failed"} ${lastLogLine(outcome.logs)}`.trim();
   }

@@ -1,8 +1,8 @@
-// Drives stableflow_payouts through @coral-xyz/anchor's Program (built from the generated IDL)
-// on any SvmRuntime: PDAs, plan hashes, instruction builders, transaction building with size
-// checks (legacy and v0 + lookup table), SPL token setup, event and account decoding.
+// Drives stableflow_payouts on any SvmRuntime through the app's program client
+// (app/settlement/program.ts: PDAs, plan hash, instruction builders, decoders), adding what only
+// tests need: transaction building with size checks (legacy and v0 + lookup table), sending
+// through the runtime, SPL token setup, forged accounts.
 import { createHash } from "node:crypto";
-import anchor, { BorshCoder, EventParser, Program, type Idl } from "@coral-xyz/anchor";
 import {
   AddressLookupTableAccount,
   AddressLookupTableProgram,
@@ -14,7 +14,6 @@ import {
   TransactionInstruction,
   TransactionMessage,
   VersionedTransaction,
-  type AccountMeta,
 } from "@solana/web3.js";
 import {
   ExtensionType,
@@ -30,50 +29,37 @@ import {
   getAssociatedTokenAddressSync,
   getMintLen,
 } from "@solana/spl-token";
+import anchor from "@coral-xyz/anchor";
+import {
+  PROGRAM_ID,
+  buildInstruction,
+  decodeEvents,
+  decodeSplitRecord,
+  decodeTreasury,
+  depositInstruction,
+  executeSplitInstruction,
+  initializeTreasuryInstruction,
+  programErrorCode,
+  setAuthorityInstruction,
+  setPausedInstruction,
+  splitRecordAddress,
+  treasuryAddress,
+  vaultAddress,
+  withdrawInstruction,
+  type ProgramEvent,
+  type SplitRecordAccount,
+  type TreasuryAccount,
+} from "../../../app/settlement/program.js";
 import type { SvmRuntime, TxOutcome } from "./runtime.js";
 
 const { BN } = anchor;
-type BNType = InstanceType<typeof BN>;
 
 /** The wire limit on a serialized transaction (IPv6 MTU minus headers); neither runtime enforces it. */
 export const PACKET_DATA_SIZE = 1232;
 /** Compute budget asked for by large splits: classic SPL Token costs ~6,200 CU per TransferChecked. */
 export const SPLIT_COMPUTE_UNIT_LIMIT = 1_400_000;
 
-export const SEED_TREASURY = Buffer.from("treasury");
-export const SEED_VAULT = Buffer.from("vault");
-export const SEED_SPLIT = Buffer.from("split");
-
-export interface SplitRecordData {
-  treasury: PublicKey;
-  runId: number[];
-  batchIndex: number;
-  recipientCount: number;
-  total: BNType;
-  planHash: number[];
-  slot: BNType;
-  unixTimestamp: BNType;
-  executor: PublicKey;
-  bump: number;
-}
-
-export interface TreasuryData {
-  authority: PublicKey;
-  mint: PublicKey;
-  tokenProgram: PublicKey;
-  vault: PublicKey;
-  orgId: number[];
-  bump: number;
-  vaultBump: number;
-  paused: boolean;
-  totalSettled: BNType;
-  splitsExecuted: BNType;
-}
-
-export interface DecodedEvent {
-  name: string;
-  data: Record<string, unknown>;
-}
+export type { ProgramEvent, SplitRecordAccount, TreasuryAccount };
 
 export interface SendOptions {
   /** Pays the fee; defaults to the runtime's funded payer. */
@@ -98,32 +84,7 @@ export class TransactionTooLargeError extends Error {
   }
 }
 
-export const toBN = (value: bigint): BNType => new BN(value.toString());
-export const fromBN = (value: BNType): bigint => BigInt(value.toString());
-
-export function u16le(value: number): Buffer {
-  const buf = Buffer.alloc(2);
-  buf.writeUInt16LE(value);
-  return buf;
-}
-
-export function u64le(value: bigint): Buffer {
-  const buf = Buffer.alloc(8);
-  buf.writeBigUInt64LE(value);
-  return buf;
-}
-
-/** sha256 over (recipient token account 32 bytes || amount u64 LE) for each recipient, in order. */
-export function computePlanHash(recipients: readonly PublicKey[], amounts: readonly bigint[]): Buffer {
-  const hash = createHash("sha256");
-  recipients.forEach((recipient, i) => {
-    hash.update(recipient.toBuffer());
-    hash.update(u64le(amounts[i]!));
-  });
-  return hash.digest();
-}
-
-/** Anchor's discriminator: the first 8 bytes of sha256("<namespace>:<name>"). */
+/** Anchor's discriminator: the first 8 bytes of sha256("<namespace>:<name>"), recomputed for the IDL tests. */
 export function anchorDiscriminator(namespace: "global" | "account" | "event", name: string): Buffer {
   return createHash("sha256").update(`${namespace}:${name}`).digest().subarray(0, 8);
 }
@@ -136,52 +97,24 @@ export function newRunId(): Buffer {
   return Keypair.generate().publicKey.toBuffer().subarray(0, 16);
 }
 
-/** Minimal view of the dynamically typed methods namespace of a Program built from a JSON IDL. */
-interface MethodBuilder {
-  accountsStrict(accounts: Record<string, PublicKey>): MethodBuilder;
-  remainingAccounts(accounts: AccountMeta[]): MethodBuilder;
-  instruction(): Promise<TransactionInstruction>;
-}
-type MethodsNamespace = Record<string, (...args: unknown[]) => MethodBuilder>;
-
 export class PayoutsClient {
-  readonly program: Program<Idl>;
-  readonly programId: PublicKey;
-  readonly coder: BorshCoder;
-  private readonly eventParser: EventParser;
+  readonly programId: PublicKey = PROGRAM_ID;
   private readonly sentSignatures = new Set<string>();
 
-  constructor(
-    readonly runtime: SvmRuntime,
-    readonly idl: Idl,
-  ) {
-    // The provider is never used to send: instructions are built offline and sent through the runtime.
-    const provider = { connection: null, publicKey: runtime.payer.publicKey } as unknown as anchor.Provider;
-    this.program = new Program(idl, provider);
-    this.programId = this.program.programId;
-    this.coder = this.program.coder as BorshCoder;
-    this.eventParser = new EventParser(this.programId, this.coder);
-  }
-
-  private get methods(): MethodsNamespace {
-    return this.program.methods as unknown as MethodsNamespace;
-  }
+  constructor(readonly runtime: SvmRuntime) {}
 
   // ---------------------------------------------------------------- addresses
 
-  treasuryAddress(mint: PublicKey, orgId: Uint8Array): PublicKey {
-    return PublicKey.findProgramAddressSync([SEED_TREASURY, mint.toBuffer(), Buffer.from(orgId)], this.programId)[0];
+  treasuryAddress(mint: PublicKey, seedAuthority: PublicKey, orgId: Uint8Array): PublicKey {
+    return treasuryAddress({ mint, seedAuthority, orgId });
   }
 
   vaultAddress(treasury: PublicKey): PublicKey {
-    return PublicKey.findProgramAddressSync([SEED_VAULT, treasury.toBuffer()], this.programId)[0];
+    return vaultAddress(treasury);
   }
 
   splitRecordAddress(treasury: PublicKey, runId: Uint8Array, batchIndex: number): PublicKey {
-    return PublicKey.findProgramAddressSync(
-      [SEED_SPLIT, treasury.toBuffer(), Buffer.from(runId), u16le(batchIndex)],
-      this.programId,
-    )[0];
+    return splitRecordAddress({ treasury, runId, batchIndex });
   }
 
   // ---------------------------------------------------------------- instructions
@@ -192,19 +125,8 @@ export class PayoutsClient {
     mint: PublicKey;
     orgId: Uint8Array;
     tokenProgram: PublicKey;
-  }): Promise<TransactionInstruction> {
-    const treasury = this.treasuryAddress(args.mint, args.orgId);
-    return this.methods.initializeTreasury!(Array.from(args.orgId))
-      .accountsStrict({
-        payer: args.payer,
-        authority: args.authority,
-        treasury,
-        vault: this.vaultAddress(treasury),
-        mint: args.mint,
-        tokenProgram: args.tokenProgram,
-        systemProgram: SystemProgram.programId,
-      })
-      .instruction();
+  }): TransactionInstruction {
+    return initializeTreasuryInstruction(args);
   }
 
   depositIx(args: {
@@ -215,19 +137,14 @@ export class PayoutsClient {
     mint: PublicKey;
     tokenProgram: PublicKey;
     amount: bigint;
-  }): Promise<TransactionInstruction> {
-    return this.methods.deposit!(toBN(args.amount))
-      .accountsStrict({
-        depositor: args.depositor,
-        source: args.source,
-        treasury: args.treasury,
-        vault: args.vault,
-        mint: args.mint,
-        tokenProgram: args.tokenProgram,
-      })
-      .instruction();
+  }): TransactionInstruction {
+    return depositInstruction(args);
   }
 
+  /**
+   * execute_split with every account and argument given, including deliberately inconsistent
+   * ones (more or fewer amounts than recipients), which the typed builder cannot express.
+   */
   executeSplitIx(args: {
     payer: PublicKey;
     authority: PublicKey;
@@ -241,25 +158,29 @@ export class PayoutsClient {
     planHash: Uint8Array;
     amounts: readonly bigint[];
     recipients: readonly PublicKey[];
-  }): Promise<TransactionInstruction> {
-    return this.methods.executeSplit!(
-      Array.from(args.runId),
-      args.batchIndex,
-      Array.from(args.planHash),
-      args.amounts.map(toBN),
-    )
-      .accountsStrict({
+  }): TransactionInstruction {
+    if (args.amounts.length === args.recipients.length) {
+      return executeSplitInstruction({ ...args, transfers: args.recipients.map((tokenAccount, i) => ({ tokenAccount, amount: args.amounts[i]! })) });
+    }
+    return buildInstruction(
+      "execute_split",
+      {
         payer: args.payer,
         authority: args.authority,
         treasury: args.treasury,
         vault: args.vault,
         mint: args.mint,
-        splitRecord: args.splitRecord,
-        tokenProgram: args.tokenProgram,
-        systemProgram: SystemProgram.programId,
-      })
-      .remainingAccounts(args.recipients.map((pubkey) => ({ pubkey, isSigner: false, isWritable: true })))
-      .instruction();
+        split_record: args.splitRecord,
+        token_program: args.tokenProgram,
+      },
+      {
+        run_id: Array.from(args.runId),
+        batch_index: args.batchIndex,
+        plan_hash: Array.from(args.planHash),
+        amounts: args.amounts.map((a) => new BN(a.toString())),
+      },
+      args.recipients.map((pubkey) => ({ pubkey, isSigner: false, isWritable: true })),
+    );
   }
 
   withdrawIx(args: {
@@ -270,29 +191,16 @@ export class PayoutsClient {
     mint: PublicKey;
     tokenProgram: PublicKey;
     amount: bigint;
-  }): Promise<TransactionInstruction> {
-    return this.methods.withdraw!(toBN(args.amount))
-      .accountsStrict({
-        authority: args.authority,
-        treasury: args.treasury,
-        vault: args.vault,
-        destination: args.destination,
-        mint: args.mint,
-        tokenProgram: args.tokenProgram,
-      })
-      .instruction();
+  }): TransactionInstruction {
+    return withdrawInstruction(args);
   }
 
-  setAuthorityIx(args: { authority: PublicKey; newAuthority: PublicKey; treasury: PublicKey }): Promise<TransactionInstruction> {
-    return this.methods.setAuthority!()
-      .accountsStrict({ authority: args.authority, newAuthority: args.newAuthority, treasury: args.treasury })
-      .instruction();
+  setAuthorityIx(args: { authority: PublicKey; newAuthority: PublicKey; treasury: PublicKey }): TransactionInstruction {
+    return setAuthorityInstruction(args);
   }
 
-  setPausedIx(args: { authority: PublicKey; treasury: PublicKey; paused: boolean }): Promise<TransactionInstruction> {
-    return this.methods.setPaused!(args.paused)
-      .accountsStrict({ authority: args.authority, treasury: args.treasury })
-      .instruction();
+  setPausedIx(args: { authority: PublicKey; treasury: PublicKey; paused: boolean }): TransactionInstruction {
+    return setPausedInstruction(args);
   }
 
   // ---------------------------------------------------------------- transactions
@@ -360,41 +268,24 @@ export class PayoutsClient {
 
   // ---------------------------------------------------------------- decoding
 
-  decodeSplitRecord(data: Uint8Array): SplitRecordData {
-    return this.coder.accounts.decode("splitRecord", Buffer.from(data)) as SplitRecordData;
-  }
-
-  decodeTreasury(data: Uint8Array): TreasuryData {
-    return this.coder.accounts.decode("treasury", Buffer.from(data)) as TreasuryData;
-  }
-
-  async fetchTreasury(address: PublicKey): Promise<TreasuryData> {
+  async fetchTreasury(address: PublicKey): Promise<TreasuryAccount> {
     const account = await this.runtime.getAccount(address);
     if (!account) throw new Error(`treasury ${address.toBase58()} does not exist`);
-    return this.decodeTreasury(account.data);
+    return decodeTreasury(account.data);
   }
 
-  async fetchSplitRecord(address: PublicKey): Promise<SplitRecordData | null> {
+  async fetchSplitRecord(address: PublicKey): Promise<SplitRecordAccount | null> {
     const account = await this.runtime.getAccount(address);
-    return account ? this.decodeSplitRecord(account.data) : null;
+    return account ? decodeSplitRecord(account.data) : null;
   }
 
-  events(logs: string[]): DecodedEvent[] {
-    return [...this.eventParser.parseLogs(logs)] as DecodedEvent[];
-  }
-
-  /** A numeric constant the IDL exposes (e.g. MAX_RECIPIENTS). */
-  constant(name: string): number {
-    const entry = (this.idl.constants ?? []).find((c) => c.name === name);
-    if (!entry) throw new Error(`the IDL declares no constant named ${name}`);
-    return Number(entry.value);
+  events(logs: string[]): ProgramEvent[] {
+    return decodeEvents(logs);
   }
 
   /** The custom error number the IDL gives a named error; throws if the IDL has no such error. */
   errorCode(name: string): number {
-    const entry = (this.idl.errors ?? []).find((e) => e.name === name || e.name === lowerFirst(name));
-    if (!entry) throw new Error(`the IDL declares no error named ${name}`);
-    return entry.code;
+    return programErrorCode(name);
   }
 
   // ---------------------------------------------------------------- SPL token setup
@@ -453,9 +344,11 @@ export class PayoutsClient {
     initExtensions: (mint: PublicKey, authority: PublicKey) => TransactionInstruction[];
     decimals?: number;
     freezable?: boolean;
+    /** The mint's keypair, e.g. to re-create a closed mint at the same address. */
+    mintKeypair?: Keypair;
   }): Promise<{ mint: PublicKey; decimals: number; tokenProgram: PublicKey; mintAuthority: Keypair }> {
     const decimals = options.decimals ?? 6;
-    const mint = Keypair.generate();
+    const mint = options.mintKeypair ?? Keypair.generate();
     const mintAuthority = this.runtime.payer;
     const space = options.space ?? getMintLen([...options.extensions]);
     const lamports = await this.runtime.minimumBalanceForRentExemption(space);
@@ -612,8 +505,5 @@ function shortVecLength(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : 3;
 }
 
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
-}
 
 export { getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID };

@@ -2,17 +2,10 @@
 // initialized and funded treasury, recipients, and one-call split execution.
 import { Keypair, PublicKey, type AccountMeta, type TransactionInstruction } from "@solana/web3.js";
 import { TOKEN_PROGRAM_ID } from "@solana/spl-token";
+import { findSplitRecordAddress, splitPlanHash } from "../../../app/settlement/program.js";
 import { loadIdl, loadProgramBinary } from "./artifacts.js";
 import { startBankrun } from "./bankrun.js";
-import {
-  PayoutsClient,
-  computePlanHash,
-  newOrgId,
-  newRunId,
-  type SendOptions,
-  type SentTransaction,
-  type TreasuryData,
-} from "./client.js";
+import { PayoutsClient, newOrgId, newRunId, type SendOptions, type SentTransaction, type TreasuryAccount } from "./client.js";
 import { startLiteSvm } from "./litesvm.js";
 import type { RuntimeKind, SvmRuntime } from "./runtime.js";
 import type { ProgramBinary } from "./runtime.js";
@@ -25,7 +18,7 @@ export async function startRuntime(kind: RuntimeKind): Promise<PayoutsClient> {
   const idl = loadIdl();
   const program: ProgramBinary = { programId: new PublicKey(idl.address), bytes };
   const runtime: SvmRuntime = kind === "bankrun" ? await startBankrun([program]) : await startLiteSvm([program]);
-  return new PayoutsClient(runtime, idl);
+  return new PayoutsClient(runtime);
 }
 
 export interface TreasuryWorld {
@@ -54,16 +47,18 @@ export async function setupTreasury(
     mint?: { mint: PublicKey; decimals: number; tokenProgram: PublicKey };
     /** A chosen org id, e.g. one whose PDAs were pre-funded. */
     orgId?: Buffer;
+    /** A chosen (funded) authority, e.g. one whose treasury address was derived beforehand. */
+    authority?: Keypair;
   } = {},
 ): Promise<TreasuryWorld> {
   const tokenProgram = options.mint?.tokenProgram ?? options.tokenProgram ?? TOKEN_PROGRAM_ID;
   const { mint, decimals } = options.mint ?? (await client.createMint({ tokenProgram, freezable: options.freezable ?? false }));
-  const authority = await client.newFundedKeypair();
+  const authority = options.authority ?? (await client.newFundedKeypair());
   const funder = await client.newFundedKeypair();
   const orgId = options.orgId ?? newOrgId();
-  const treasury = client.treasuryAddress(mint, orgId);
+  const treasury = client.treasuryAddress(mint, authority.publicKey, orgId);
   const vault = client.vaultAddress(treasury);
-  const initIx = await client.initializeTreasuryIx({
+  const initIx = client.initializeTreasuryIx({
     payer: client.runtime.payer.publicKey,
     authority: authority.publicKey,
     mint,
@@ -80,7 +75,7 @@ export async function setupTreasury(
 }
 
 export async function deposit(world: TreasuryWorld, amount: bigint): Promise<SentTransaction> {
-  const ix = await world.client.depositIx({
+  const ix = world.client.depositIx({
     depositor: world.funder.publicKey,
     source: world.funderAccount,
     treasury: world.treasury,
@@ -124,9 +119,21 @@ export function planSplit(
     batchIndex,
     recipients,
     amounts,
-    planHash: computePlanHash(recipients, amounts),
+    planHash: planHashOf(world, recipients, amounts, batchIndex, runId),
     splitRecord: world.client.splitRecordAddress(world.treasury, runId, batchIndex),
   };
+}
+
+/** The plan hash the program expects for these pairs in this world's treasury, run and batch. */
+export function planHashOf(
+  world: TreasuryWorld,
+  recipients: readonly PublicKey[],
+  amounts: readonly bigint[],
+  batchIndex: number,
+  runId: Uint8Array,
+): Buffer {
+  const transfers = recipients.map((tokenAccount, i) => ({ tokenAccount, amount: amounts[i]! }));
+  return Buffer.from(splitPlanHash({ treasury: world.treasury, runId, batchIndex, transfers }));
 }
 
 /**
@@ -136,10 +143,7 @@ export function planSplit(
 export function runIdWithCanonicalFirstBump(world: TreasuryWorld, batchIndex = 0): Buffer {
   for (;;) {
     const runId = newRunId();
-    const [, bump] = PublicKey.findProgramAddressSync(
-      [Buffer.from("split"), world.treasury.toBuffer(), runId, Buffer.from([batchIndex & 0xff, batchIndex >> 8])],
-      world.client.programId,
-    );
+    const [, bump] = findSplitRecordAddress({ treasury: world.treasury, runId, batchIndex });
     if (bump === 255) return runId;
   }
 }
@@ -158,7 +162,7 @@ export interface SplitOverrides {
   recipients?: PublicKey[];
 }
 
-export async function executeSplitIx(world: TreasuryWorld, plan: SplitPlan, overrides: SplitOverrides = {}): Promise<TransactionInstruction> {
+export function executeSplitIx(world: TreasuryWorld, plan: SplitPlan, overrides: SplitOverrides = {}): TransactionInstruction {
   return world.client.executeSplitIx({
     payer: overrides.payer ?? world.client.runtime.payer.publicKey,
     authority: overrides.authority ?? world.authority.publicKey,
@@ -181,14 +185,14 @@ export async function sendSplit(
   options: SendOptions & { signers?: Keypair[]; overrides?: SplitOverrides } = {},
 ): Promise<SentTransaction> {
   // Whoever pays the fee also pays the SplitRecord rent, unless a test says otherwise.
-  const ix = await executeSplitIx(world, plan, { payer: options.feePayer?.publicKey, ...options.overrides });
+  const ix = executeSplitIx(world, plan, { payer: options.feePayer?.publicKey, ...options.overrides });
   return world.client.send([ix], options.signers ?? [world.authority], options);
 }
 
 export interface SplitBefore {
   recipientBalances: bigint[];
   vaultBalance: bigint;
-  treasury: TreasuryData;
+  treasury: TreasuryAccount;
 }
 
 /** Balances and treasury state right before a split, for before/after assertions. */
