@@ -361,3 +361,37 @@ describe("input errors", () => {
     );
   });
 });
+
+describe("scheduled payments (accrueAll)", () => {
+  it("holds every share in the balance with reason SCHEDULED, the same shares as an instant compile", () => {
+    const rules = [pct("alice", 2500, { minPayout: 1n }), fixed("bob", 70_000n), pct("carol", 1000)];
+    const instant = compile(1_000_000n, rules);
+    const policy: PolicyVersion = { id: "pol", version: 1, rules };
+    const scheduled = compilePayout({
+      distributable: 1_000_000n,
+      policy,
+      recipients: recipientsFor(rules, { carol: { status: "PAUSED" } }),
+      accrueAll: true,
+    });
+    expect(scheduled.transfers).toEqual([]);
+    expect(scheduled.lines.map((l) => [l.recipientId, l.share, l.accrued, l.outcome, l.holdReason])).toEqual([
+      ["alice", line(instant, "alice").share, line(instant, "alice").share, "HELD", "SCHEDULED"],
+      ["bob", 70_000n, 70_000n, "HELD", "SCHEDULED"],
+      // a paused recipient keeps its own, more specific reason
+      ["carol", line(instant, "carol").share, line(instant, "carol").share, "HELD", "PAUSED"],
+    ]);
+    expect(scheduled.remainder).toBe(instant.remainder);
+    expect(scheduled.totals.accrued + scheduled.remainder).toBe(1_000_000n);
+  });
+
+  it("an existing balance is not released by a scheduled payment: it stays for the sweep", () => {
+    const rules = [pct("alice", 5000)];
+    const plan = compilePayout({
+      distributable: 100n,
+      policy: { id: "pol", version: 1, rules },
+      recipients: recipientsFor(rules, { alice: { balance: 40n } }),
+      accrueAll: true,
+    });
+    expect(line(plan, "alice")).toMatchObject({ share: 50n, accrued: 50n, balanceReleased: 0n, balanceAfter: 90n, transfer: 0n });
+  });
+});

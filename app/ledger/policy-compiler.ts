@@ -23,7 +23,8 @@
 //      The recipient is PAID `after` (its whole accrued balance plus the share, balance back to 0) when
 //      after > 0, after >= minPayout, the recipient is ACTIVE, and (if the policy requires it) its
 //      wallet is verified. Otherwise `after` stays as its balance, HELD with a reason: PAUSED, then
-//      UNVERIFIED, then BELOW_MIN_PAYOUT. A transfer is never zero, negative, or below the threshold.
+//      UNVERIFIED, then SCHEDULED (`accrueAll`: a payment of a scheduled policy, whose window's sweep
+//      pays), then BELOW_MIN_PAYOUT. A transfer is never zero, negative, or below the threshold.
 //   5. Treasury remainder R = P - floor(P * sum(bps) / 10000) + percentage cap excess
 //                           = distributable - sum(shares).
 //
@@ -53,6 +54,49 @@ import {
   type PolicyVersion,
   type RecipientState,
 } from "./policy";
+import {
+  CAP_SHIFT,
+  HOLD_SHIFT,
+  materialiseBalanceMovements,
+  materialiseLines,
+  materialiseTransfers,
+  OUTCOME_HELD,
+  OUTCOME_PAID,
+  ROUNDED_UP,
+  visitBalanceMovements,
+  visitTransfers,
+  type BalanceMovement,
+  type PayoutLine,
+  type PayoutPlan,
+  type PayoutTransferPlan,
+  type PlanColumns,
+} from "./policy-plan";
+
+import {
+  BPS,
+  BPS_BIG,
+  byRecipientId,
+  ExactSum,
+  fillRuleColumns,
+  inputError,
+  NO_PERIOD_TO_DATE,
+  periodRoom,
+  RecipientCursor,
+  recipientIssue,
+} from "./policy-compile-steps";
+
+export type {
+  BalanceMovement,
+  BalanceMovementVisitor,
+  CapApplied,
+  HoldReason,
+  LineOutcome,
+  PayoutLine,
+  PayoutPlan,
+  PayoutTotals,
+  PayoutTransferPlan,
+  TransferVisitor,
+} from "./policy-plan";
 
 export interface CompileInput {
   /** What this payment contributes to payouts, token base units (0 for a sweep of accrued balances). */
@@ -62,467 +106,14 @@ export interface CompileInput {
   recipients: ReadonlyMap<string, RecipientState>;
   /**
    * What each rule (by rule id) already used of its period cap. Absent = 0. The caller decides what
-   * counts; the model layer counts the rule's transfers in the period (see loadPeriodToDate).
+   * counts; the model layer counts the rule's shares in the period (see loadPeriodToDate).
    */
   periodToDate?: ReadonlyMap<string, bigint>;
+  /** Hold every share in the recipients' balances (reason SCHEDULED): a payment of a scheduled policy. */
+  accrueAll?: boolean;
 }
 
-export type CapApplied = "PER_PAYMENT" | "PER_PERIOD" | null;
-export type HoldReason = "PAUSED" | "UNVERIFIED" | "BELOW_MIN_PAYOUT";
-export type LineOutcome = "PAID" | "HELD" | "NONE";
 
-/** One rule's result and the trace of how each figure was reached (for the operator UI and audits). */
-export interface PayoutLine {
-  ruleId: string;
-  recipientId: string;
-  kind: PayoutRuleKind;
-  basisPoints: number | null;
-  fixedAmount: bigint | null;
-  /** PERCENTAGE: the base P all percentage rules share. FIXED: the distributable amount. */
-  basis: bigint;
-  /** PERCENTAGE: fractional part of the exact share, in 1/10,000 of a base unit (0 = exact). */
-  fractionalRemainder: number;
-  /** PERCENTAGE: whether largest-remainder rounding gave this rule one more unit. */
-  roundedUp: boolean;
-  /** The rounded percentage share, or the fixed amount, before caps. */
-  uncapped: bigint;
-  capApplied: CapApplied;
-  /** uncapped - capped. PERCENTAGE: goes to the treasury. FIXED: never drawn from the payment. */
-  capExcess: bigint;
-  /** FIXED: the capped ask the payment could not cover (0 when honoured in full). */
-  shortfall: bigint;
-  /** What the rule allocates from this payment (counts toward its period cap). */
-  share: bigint;
-  balanceBefore: bigint;
-  clawbackOwed: bigint;
-  clawbackNetted: bigint;
-  clawbackCarried: bigint;
-  /** Added to the recipient's accrued balance. */
-  accrued: bigint;
-  /** Taken out of the recipient's accrued balance (paid out or netted against a clawback). */
-  balanceReleased: bigint;
-  balanceAfter: bigint;
-  transfer: bigint;
-  outcome: LineOutcome;
-  holdReason: HoldReason | null;
-}
-
-export interface PayoutTransferPlan {
-  recipientId: string;
-  ruleId: string;
-  /** Token base units, always > 0. */
-  amount: bigint;
-}
-
-export interface PayoutTotals {
-  fixedShares: bigint;
-  percentageShares: bigint;
-  /** Percentage units left by rounding and by basis points summing to less than 10,000. */
-  unallocated: bigint;
-  /** Percentage share clipped by caps. */
-  capExcess: bigint;
-  transferred: bigint;
-  accrued: bigint;
-  balanceReleased: bigint;
-  clawbackNetted: bigint;
-}
-
-export interface BalanceMovement {
-  recipientId: string;
-  ruleId: string;
-  outcome: LineOutcome;
-  holdReason: HoldReason | null;
-  accrued: bigint;
-  balanceReleased: bigint;
-  clawbackNetted: bigint;
-}
-
-/** One transfer of a plan: the rule it pays (its recipientId and id) and the amount, > 0. */
-export type TransferVisitor = (rule: PayoutRuleSpec, amount: bigint) => void;
-/** One balance movement of a plan; the figures mean what they mean in BalanceMovement. */
-export type BalanceMovementVisitor = (
-  rule: PayoutRuleSpec,
-  accrued: bigint,
-  balanceReleased: bigint,
-  clawbackNetted: bigint,
-  outcome: LineOutcome,
-  holdReason: HoldReason | null,
-) => void;
-
-export interface PayoutPlan {
-  policyId: string;
-  policyVersion: number;
-  distributable: bigint;
-  /** Ascending recipient id; one per PAID line. Built on first read, then the same array. */
-  transfers: PayoutTransferPlan[];
-  /** Ascending recipient id; one per rule. Built on first read, then the same array. */
-  lines: PayoutLine[];
-  /**
-   * Ascending recipient id; only the lines that move a recipient's balance (accrued, released or
-   * netted > 0), which is what the ledger records. Built on first read without building `lines`.
-   */
-  balanceMovements: BalanceMovement[];
-  /**
-   * The transfers, as `transfers` lists them, handed to `visit` one at a time without building an object
-   * per transfer: what the ledger writer reads (a 100,000-recipient plan has ~70,000 transfers).
-   */
-  forEachTransfer(visit: TransferVisitor): void;
-  /** The balance movements, as `balanceMovements` lists them, without an object per movement. */
-  forEachBalanceMovement(visit: BalanceMovementVisitor): void;
-  /** Stays in the treasury: unallocated + capExcess (clawbacks recovered are in totals.clawbackNetted). */
-  remainder: bigint;
-  totals: PayoutTotals;
-}
-
-const NO_PERIOD_TO_DATE: ReadonlyMap<string, bigint> = new Map();
-const FOLD_AT = 2 ** 52;
-const SMALL_TERM = BigInt(FOLD_AT);
-
-/**
- * An exact sum of non-negative bigints that does not allocate a new bigint per addition (each `+=`
- * on a bigint does, and at 100,000 recipients that garbage makes the collector run, copying the plan
- * being built). Terms up to 2^52 add into a double, exact while it stays below 2^53, and the double is
- * folded into the bigint whenever it passes 2^52.
- */
-class ExactSum {
-  private small = 0;
-  private big = 0n;
-  add(amount: bigint): void {
-    if (amount <= SMALL_TERM) {
-      this.small += Number(amount);
-      if (this.small > FOLD_AT) {
-        this.big += BigInt(this.small);
-        this.small = 0;
-      }
-    } else {
-      this.big += amount;
-    }
-  }
-  get value(): bigint {
-    return this.big + BigInt(this.small);
-  }
-}
-const BPS = BPS_DENOMINATOR;
-const BPS_BIG = BigInt(BPS_DENOMINATOR);
-
-function inputError(issue: PolicyIssue): PolicyError {
-  return new PolicyError([issue]);
-}
-
-function byRecipientId(a: PayoutRuleSpec, b: PayoutRuleSpec): number {
-  // Code-unit order, not localeCompare: the same on every machine and much faster.
-  return a.recipientId < b.recipientId ? -1 : a.recipientId > b.recipientId ? 1 : 0;
-}
-
-/** What is left of a rule's period cap, or null when it has none. */
-function periodRoom(rule: PayoutRuleSpec, periodToDate: ReadonlyMap<string, bigint>): bigint | null {
-  const cap = rule.capPerPeriod;
-  if (cap === null || cap === undefined) return null;
-  const used = periodToDate.get(rule.id) ?? 0n;
-  if (typeof used !== "bigint" || used < 0n) {
-    throw inputError({
-      code: "INPUT_PERIOD_TO_DATE_INVALID",
-      message: `period-to-date of rule ${rule.id} must be a non-negative bigint, got ${String(used)}`,
-      ruleId: rule.id,
-      recipientId: rule.recipientId,
-    });
-  }
-  return cap > used ? cap - used : 0n;
-}
-
-/**
- * Finds each rule's recipient, rules asked for in ascending recipient id order. While the Map iterates
- * in strictly ascending id order with every key equal to its value's id (the model layer inserts them
- * so), it walks the Map in step with the rules (a merge join): no hash probe per rule, which costs a
- * cache miss at 100,000 recipients, and no separate pass over the Map. From the first entry out of
- * that order on it answers with `get`, and so it does for a rule whose id the walk stepped past: the
- * answer is always the one `get` gives.
- */
-class RecipientCursor {
-  private readonly entries: Iterator<[string, RecipientState]>;
-  private current: RecipientState | undefined = undefined;
-  private previousId: string | null = null;
-  private ordered = true;
-
-  constructor(private readonly recipients: ReadonlyMap<string, RecipientState>) {
-    this.entries = recipients.entries();
-    this.step();
-  }
-
-  private step(): void {
-    const next = this.entries.next();
-    if (next.done === true) {
-      this.current = undefined;
-      return;
-    }
-    const key = next.value[0];
-    const recipient = next.value[1];
-    const id = recipient.id;
-    if (id !== key || (this.previousId !== null && !(this.previousId < id))) {
-      this.ordered = false;
-      this.current = undefined;
-      return;
-    }
-    this.previousId = id;
-    this.current = recipient;
-  }
-
-  find(recipientId: string): RecipientState | undefined {
-    if (this.ordered) {
-      // Recipients without a rule are stepped over.
-      while (this.current !== undefined && this.current.id < recipientId) this.step();
-      const current = this.current;
-      if (current !== undefined && current.id === recipientId) return current;
-    }
-    return this.recipients.get(recipientId);
-  }
-}
-
-/**
- * The per-rule columns the compile reads before the main pass, at each rule's position: a FIXED
- * rule's ask (its fixed amount lowered by its cap per payment and what is left of its period cap) in
- * `asks` (the compile passes its shares column), the cap that bound it in `codes`, the sum of asks
- * in `askSum`; a PERCENTAGE rule's basis points in `bps` (0 marks FIXED: valid basis points are
- * 1..10,000). With `checkOrder`, stops and returns false at the first rule not strictly after its
- * predecessor by recipient id.
- */
-function fillRuleColumns(
-  rules: readonly PayoutRuleSpec[],
-  checkOrder: boolean,
-  periodToDate: ReadonlyMap<string, bigint>,
-  codes: Uint8Array,
-  asks: BigUint64Array,
-  bps: Uint16Array,
-  askSum: ExactSum,
-): boolean {
-  let previous: string | null = null;
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    if (checkOrder) {
-      const recipientId = rule.recipientId;
-      if (previous !== null && !(previous < recipientId)) return false;
-      previous = recipientId;
-    }
-    if (rule.kind === "PERCENTAGE") {
-      bps[i] = rule.basisPoints!;
-      continue;
-    }
-    let ask = rule.fixedAmount!;
-    let cap = 0;
-    const perPayment = rule.capPerPayment;
-    if (perPayment !== null && perPayment !== undefined && perPayment < ask) {
-      ask = perPayment;
-      cap = 1;
-    }
-    const room = periodRoom(rule, periodToDate);
-    if (room !== null && room < ask) {
-      ask = room;
-      cap = 2;
-    }
-    bps[i] = 0;
-    codes[i] = cap << CAP_SHIFT;
-    asks[i] = ask;
-    askSum.add(ask);
-  }
-  return true;
-}
-
-function recipientIssue(
-  code: "RULE_RECIPIENT_UNKNOWN" | "RULE_RECIPIENT_DUPLICATE" | "RULE_RECIPIENT_REMOVED",
-  rule: PayoutRuleSpec,
-  policy: PolicyVersion,
-  detail: string,
-): PolicyIssue {
-  // Only on the error path: the sorted copy lost the rule's position in the policy.
-  const ruleIndex = policy.rules.indexOf(rule);
-  return {
-    code,
-    message: `rule #${ruleIndex} (${rule.id}) for recipient ${rule.recipientId}: ${detail}`,
-    ruleIndex,
-    ruleId: rule.id,
-    recipientId: rule.recipientId,
-  };
-}
-
-// Per-line codes, one byte per line in the plan's columns (see PlanColumns).
-const OUTCOME_MASK = 0b11;
-const OUTCOME_NONE = 0;
-const OUTCOME_PAID = 1;
-const OUTCOME_HELD = 2;
-const HOLD_SHIFT = 2; // 0 = none, then PAUSED, UNVERIFIED, BELOW_MIN_PAYOUT
-const HOLD_MASK = 0b11 << HOLD_SHIFT;
-const CAP_SHIFT = 4; // 0 = none, then PER_PAYMENT, PER_PERIOD
-const CAP_MASK = 0b11 << CAP_SHIFT;
-const ROUNDED_UP = 1 << 6;
-const HOLD_REASONS: readonly (HoldReason | null)[] = [null, "PAUSED", "UNVERIFIED", "BELOW_MIN_PAYOUT"];
-const CAPS: readonly CapApplied[] = [null, "PER_PAYMENT", "PER_PERIOD"];
-const OUTCOMES: readonly LineOutcome[] = ["NONE", "PAID", "HELD"];
-
-/**
- * What the compile keeps of each line: a few typed-array columns, by rule position in recipient id
- * order. At 100,000 recipients a PayoutLine object per rule (24 fields, several fresh bigints) plus a
- * transfer object made a plan of ~27 MB that outlived the young generation: the collector copied it
- * on every compile and the pass ran out of the CPU caches. Typed arrays live outside the collected
- * heap and are written in place. Every other figure of a line follows from these exactly (the same
- * formulas as the pass), so `lines` and `transfers` are rebuilt from them on first read.
- */
-interface PlanColumns {
-  /** The rules in recipient id order, as compiled (copied when the policy was not frozen). */
-  rules: readonly PayoutRuleSpec[];
-  codes: Uint8Array;
-  fractions: Uint16Array;
-  shares: BigUint64Array;
-  balances: BigUint64Array;
-  owed: BigUint64Array;
-  /** Clawbacks beyond u64::MAX (the input domain allows any non-negative one) by position, else null. */
-  owedBeyondU64: Map<number, bigint> | null;
-  /** FIXED shortfalls by position, or null when the payment covered every ask. */
-  shortfalls: BigUint64Array | null;
-  distributable: bigint;
-  base: bigint;
-  q: bigint;
-  r: number;
-  fast: boolean;
-}
-
-function percentageUncapped(columns: PlanColumns, bps: number, fraction: number, roundedUp: boolean): bigint {
-  const extra = (columns.r * bps - fraction) / BPS + (roundedUp ? 1 : 0);
-  return columns.fast ? BigInt(Number(columns.q) * bps + extra) : columns.q * BigInt(bps) + BigInt(extra);
-}
-
-function owedAt(columns: PlanColumns, i: number): bigint {
-  return columns.owedBeyondU64?.get(i) ?? columns.owed[i]!;
-}
-
-/** The PayoutLine objects of a compiled plan, from its columns (the trace the operator UI shows). */
-function materialiseLines(columns: PlanColumns): PayoutLine[] {
-  const { rules, codes, fractions, shares, balances, owed: owedColumn, shortfalls } = columns;
-  const lines: PayoutLine[] = [];
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    const code = codes[i]!;
-    const capApplied = CAPS[(code & CAP_MASK) >> CAP_SHIFT]!;
-    const share = shares[i]!;
-    const balance = balances[i]!;
-    const owed = owedAt(columns, i);
-    const owedToRecipient = balance + share;
-    const netted = owed < owedToRecipient ? owed : owedToRecipient;
-    const after = owedToRecipient - netted;
-    const outcomeCode = code & OUTCOME_MASK;
-    let fraction = 0;
-    let roundedUp = false;
-    let uncapped: bigint;
-    let capExcess = 0n;
-    let shortfall = 0n;
-    let basis: bigint;
-    if (rule.kind === "PERCENTAGE") {
-      fraction = fractions[i]!;
-      roundedUp = (code & ROUNDED_UP) !== 0;
-      uncapped = percentageUncapped(columns, rule.basisPoints!, fraction, roundedUp);
-      if (capApplied !== null) capExcess = uncapped - share;
-      basis = columns.base;
-    } else {
-      uncapped = rule.fixedAmount!;
-      if (shortfalls !== null) shortfall = shortfalls[i]!;
-      if (capApplied !== null) capExcess = uncapped - (share + shortfall);
-      basis = columns.distributable;
-    }
-    let accrued = 0n;
-    let released = 0n;
-    let balanceAfter = 0n;
-    let transfer = 0n;
-    if (outcomeCode === OUTCOME_HELD) {
-      balanceAfter = after;
-      if (after >= balance) accrued = after - balance;
-      else released = balance - after;
-    } else {
-      released = balance;
-      if (outcomeCode === OUTCOME_PAID) transfer = after;
-    }
-    lines.push({
-      ruleId: rule.id,
-      recipientId: rule.recipientId,
-      kind: rule.kind,
-      basisPoints: rule.kind === "PERCENTAGE" ? rule.basisPoints! : null,
-      fixedAmount: rule.kind === "FIXED" ? rule.fixedAmount! : null,
-      basis,
-      fractionalRemainder: fraction,
-      roundedUp,
-      uncapped,
-      capApplied,
-      capExcess,
-      shortfall,
-      share,
-      balanceBefore: balance,
-      clawbackOwed: owed,
-      clawbackNetted: netted,
-      clawbackCarried: owed - netted,
-      accrued,
-      balanceReleased: released,
-      balanceAfter,
-      transfer,
-      outcome: OUTCOMES[outcomeCode]!,
-      holdReason: HOLD_REASONS[(code & HOLD_MASK) >> HOLD_SHIFT]!,
-    });
-  }
-  return lines;
-}
-
-/**
- * Visit the transfers of a compiled plan (one per PAID line, recipient id order), read off its
- * columns: no object per transfer, so a caller writing rows (or summing) does not pay for a copy it
- * throws away. At 100,000 recipients, building ~70,000 transfer objects that outlive V8's young
- * generation cost more than the compile and grew faster than the recipient count.
- */
-function visitTransfers(columns: PlanColumns, visit: TransferVisitor): void {
-  const { rules, codes, shares, balances } = columns;
-  for (let i = 0; i < rules.length; i++) {
-    if ((codes[i]! & OUTCOME_MASK) !== OUTCOME_PAID) continue;
-    const owedToRecipient = balances[i]! + shares[i]!;
-    const owed = owedAt(columns, i);
-    visit(rules[i]!, owed < owedToRecipient ? owedToRecipient - owed : 0n);
-  }
-}
-
-/** Visit the lines that move a balance (the same formulas as materialiseLines), without objects. */
-function visitBalanceMovements(columns: PlanColumns, visit: BalanceMovementVisitor): void {
-  const { rules, codes, shares, balances } = columns;
-  for (let i = 0; i < rules.length; i++) {
-    const code = codes[i]!;
-    const share = shares[i]!;
-    const balance = balances[i]!;
-    const owed = owedAt(columns, i);
-    if (balance === 0n && owed === 0n && (code & OUTCOME_MASK) !== OUTCOME_HELD) continue;
-    const owedToRecipient = balance + share;
-    const netted = owed < owedToRecipient ? owed : owedToRecipient;
-    const after = owedToRecipient - netted;
-    const outcomeCode = code & OUTCOME_MASK;
-    let accrued = 0n;
-    let released = 0n;
-    if (outcomeCode === OUTCOME_HELD) {
-      if (after >= balance) accrued = after - balance;
-      else released = balance - after;
-    } else {
-      released = balance;
-    }
-    if (accrued === 0n && released === 0n && netted === 0n) continue;
-    visit(rules[i]!, accrued, released, netted, OUTCOMES[outcomeCode]!, HOLD_REASONS[(code & HOLD_MASK) >> HOLD_SHIFT]!);
-  }
-}
-
-function materialiseTransfers(columns: PlanColumns): PayoutTransferPlan[] {
-  const transfers: PayoutTransferPlan[] = [];
-  visitTransfers(columns, (rule, amount) => transfers.push({ recipientId: rule.recipientId, ruleId: rule.id, amount }));
-  return transfers;
-}
-
-function materialiseBalanceMovements(columns: PlanColumns): BalanceMovement[] {
-  const movements: BalanceMovement[] = [];
-  visitBalanceMovements(columns, (rule, accrued, balanceReleased, clawbackNetted, outcome, holdReason) =>
-    movements.push({ recipientId: rule.recipientId, ruleId: rule.id, outcome, holdReason, accrued, balanceReleased, clawbackNetted }),
-  );
-  return movements;
-}
 
 /**
  * Compile one payment under a policy version. Deterministic and independent of the order of rules
@@ -548,6 +139,7 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   if (issues.length > 0) throw new PolicyError(issues);
 
   const requireVerified = policy.requireVerifiedRecipients === true;
+  const accrueAll = input.accrueAll === true;
   // Canonical order: every later step walks rules by recipient id, so the input order cannot matter.
   // The model layer supplies rules in that order: then one pass over the rules checks the order and
   // fills the per-rule columns at once; otherwise (or when it meets an invalid period-to-date, to
@@ -734,6 +326,7 @@ export function compilePayout(input: CompileInput): PayoutPlan {
     let hold = 0;
     if (recipient.status !== "ACTIVE") hold = 1;
     else if (requireVerified && !recipient.walletVerified) hold = 2;
+    else if (accrueAll) hold = 4;
     else if (rule.minPayout !== null && rule.minPayout !== undefined && after < rule.minPayout) hold = 3;
 
     if (after === 0n) {

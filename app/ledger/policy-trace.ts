@@ -14,6 +14,7 @@ const HOLD_TEXT = {
   PAUSED: "the recipient is paused",
   UNVERIFIED: "the policy requires a verified wallet and this one is not verified yet",
   BELOW_MIN_PAYOUT: "the amount is below the recipient's minimum payout",
+  SCHEDULED: "the policy pays on a schedule; the window's sweep pays the accrued balance",
 } as const;
 
 /** The steps that produced a line's figures, in the order the compiler applied them. */
