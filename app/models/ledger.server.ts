@@ -33,17 +33,19 @@ export interface LedgerView {
   audit: { id: string; action: string; entity: string; actor: string; createdAt: string }[];
 }
 
-export async function loadLedgerView(limit = 25): Promise<LedgerView> {
+/** The newest rows of one organization (the signed-in operator's: never anyone else's). */
+export async function loadLedgerView(organizationId: string, limit = 25): Promise<LedgerView> {
   const prisma = await getPrisma();
   const [payments, runs, webhooks, audit] = await Promise.all([
-    prisma.payment.findMany({ orderBy: { updatedAt: "desc" }, take: limit, include: { payoutRuns: { select: { id: true, status: true } } } }),
-    prisma.payoutRun.findMany({ orderBy: { createdAt: "desc" }, take: limit, include: { _count: { select: { transfers: true } } } }),
+    prisma.payment.findMany({ where: { organizationId }, orderBy: { updatedAt: "desc" }, take: limit, include: { payoutRuns: { select: { id: true, status: true } } } }),
+    prisma.payoutRun.findMany({ where: { organizationId }, orderBy: { createdAt: "desc" }, take: limit, include: { _count: { select: { transfers: true } } } }),
     prisma.webhookEvent.findMany({
+      where: { organizationId },
       orderBy: { receivedAt: "desc" },
       take: limit,
       select: { webhookId: true, eventType: true, status: true, receivedAt: true },
     }),
-    prisma.auditLog.findMany({ orderBy: { id: "desc" }, take: limit }),
+    prisma.auditLog.findMany({ where: { organizationId }, orderBy: { id: "desc" }, take: limit }),
   ]);
   return {
     payments: payments.map((p) => ({

@@ -1,12 +1,15 @@
 // GET /ledger: what the ledger holds right now — payments, payout runs, webhook deliveries, audit trail.
-import type { MetaFunction } from "@remix-run/node";
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { loadLedgerView } from "~/models/ledger.server";
+import { requireOperator } from "~/utils/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Ledger · StableFlow" }];
 
-export async function loader() {
-  return loadLedgerView();
+// Operators only (it lists customers' payments), and only their own organization's rows.
+export async function loader({ request }: LoaderFunctionArgs) {
+  const auth = await requireOperator(request);
+  return loadLedgerView(auth.actor.organizationId);
 }
 
 const time = (iso: string) => iso.replace("T", " ").slice(0, 19);

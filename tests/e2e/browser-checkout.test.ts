@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatMoney } from "~/ledger/money";
 import { pgliteTarget, type TestDatabase } from "../setup/databases";
 import { startAppServer, type AppServer } from "../setup/app-server";
+import { signedInOperator } from "../setup/operators";
+import { ensureDefaultOrganization } from "~/models/organizations.server";
+import { sessionCookieName } from "~/utils/session.server";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -61,9 +64,12 @@ describe("customer checkout in a browser (simulator)", () => {
     const paymentId = new URL(page.url()).searchParams.get("payment_id");
     expect(paymentId).toMatch(/^pay_/);
 
-    // And the ledger page lists it as succeeded, with the product's price
+    // And the ledger page (operators only: an operator's session in this browser) lists it as succeeded,
+    // with the product's price
     const payment = await db.prisma.payment.findUniqueOrThrow({ where: { dodoPaymentId: paymentId! } });
     expect(payment.status).toBe("SUCCEEDED");
+    const operator = await signedInOperator(db.prisma, { organizationId: (await ensureDefaultOrganization(db.prisma)).id, role: "VIEWER" });
+    await page.context().addCookies([{ name: sessionCookieName(), value: operator.token, url: server.url }]);
     await page.goto(`${server.url}/ledger`);
     const row = page.locator(`tr[data-payment="${paymentId}"]`);
     const rowText = await row.textContent();

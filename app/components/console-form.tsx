@@ -1,0 +1,76 @@
+// Form pieces of the console and the sign-in pages: labelled fields whose error (from the same zod schema
+// the server parses with) sits beside the field and is announced with it, and the CSRF token field.
+import type { ReactNode } from "react";
+
+export function CsrfInput({ token }: { token: string }) {
+  return <input type="hidden" name="csrf" value={token} />;
+}
+
+interface FieldProps {
+  name: string;
+  label: string;
+  type?: "text" | "email" | "password";
+  autoComplete?: string;
+  defaultValue?: string;
+  error?: string;
+  hint?: ReactNode;
+  required?: boolean;
+}
+
+export function Field({ name, label, type = "text", autoComplete, defaultValue, error, hint, required = true }: FieldProps) {
+  const id = `field-${name}`;
+  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        name={name}
+        type={type}
+        autoComplete={autoComplete}
+        defaultValue={defaultValue}
+        required={required}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described}
+      />
+      {hint ? (
+        <p className="hint muted" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function RoleSelect({ name, label, defaultValue, error, id }: { name: string; label: string; defaultValue?: string; error?: string; id: string }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} defaultValue={defaultValue ?? "OPERATOR"} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined}>
+        <option value="ADMIN">Admin — manages the team and everything else</option>
+        <option value="OPERATOR">Operator — runs payouts, cannot manage the team</option>
+        <option value="VIEWER">Viewer — sees everything, changes nothing</option>
+      </select>
+      {error ? (
+        <p className="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** A sentence for the whole form (a refused sign-in, a spent link), announced when it appears. */
+export function FormAlert({ message }: { message?: string | null }) {
+  if (!message) return null;
+  return (
+    <p className="card bad" role="alert">
+      {message}
+    </p>
+  );
+}

@@ -1,0 +1,52 @@
+// The console's frame: who is signed in, into which organization, the sections, and the sign-out form.
+import { Form, NavLink } from "@remix-run/react";
+import type { ReactNode } from "react";
+import { CsrfInput } from "./console-form";
+
+export interface ShellOperator {
+  name: string;
+  email: string;
+  role: "ADMIN" | "OPERATOR" | "VIEWER";
+  organization: string;
+}
+
+const ROLE_LABEL = { ADMIN: "admin", OPERATOR: "operator", VIEWER: "viewer" } as const;
+
+export function ConsoleShell({ operator, csrf, children }: { operator: ShellOperator; csrf: string; children: ReactNode }) {
+  return (
+    <div className="console">
+      <header className="console-header">
+        <p className="console-org">
+          <strong>{operator.organization}</strong> <span className="muted">StableFlow console</span>
+        </p>
+        <nav aria-label="Console">
+          <ul className="console-nav">
+            <li>
+              <NavLink to="/console" end>
+                Overview
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to="/ledger">Ledger</NavLink>
+            </li>
+            <li>
+              <NavLink to="/console/team">Team</NavLink>
+            </li>
+          </ul>
+        </nav>
+        <div className="console-who">
+          <span>
+            {operator.name} <span className="muted">({ROLE_LABEL[operator.role]})</span>
+          </span>
+          <Form method="post" action="/logout">
+            <CsrfInput token={csrf} />
+            <button type="submit" className="secondary">
+              Sign out
+            </button>
+          </Form>
+        </div>
+      </header>
+      <main className="page">{children}</main>
+    </div>
+  );
+}
