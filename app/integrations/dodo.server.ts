@@ -1,17 +1,26 @@
-// The Dodo Payments SDK client for the configured mode, and the webhook secret that goes with it.
-// No API key = simulator mode: the SDK talks to the local Dodo double (tests/mocks/dodo.ts) over real HTTP.
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+// The Dodo Payments SDK client for the configured mode, and the webhook secrets that go with it.
+// No API key = simulator mode: checkout sessions come from the in-process simulator stand-in
+// (simulator-api.server.ts), never from a test double, and webhooks are signed with a local secret.
 import path from "node:path";
 import DodoPayments from "dodopayments";
-import { startDodoDouble } from "../../tests/mocks/dodo";
-import type { Env } from "~/utils/env.server";
+import type { CheckoutSessionCreateParams } from "dodopayments/resources/checkout-sessions";
+import { webhookSecrets, type Env } from "~/utils/env.server";
+import { readSecretFile, writeSecretFile } from "~/utils/secret-files.server";
+import { createSimulatorCheckoutApi } from "./simulator-api.server";
 import { DodoWebhookVerifier, generateWebhookSecret } from "./webhook-verification.server";
 
 export type DodoMode = "simulator" | "test_mode" | "live_mode";
 
+/** The part of Dodo's API the app calls: the SDK in test or live mode, the simulator's stand-in otherwise. */
+export interface DodoCheckoutApi {
+  checkoutSessions: {
+    create(params: CheckoutSessionCreateParams): PromiseLike<{ session_id: string; checkout_url?: string | null }>;
+  };
+}
+
 export interface DodoConnection {
   mode: DodoMode;
-  client: DodoPayments;
+  client: DodoCheckoutApi;
 }
 
 /** Budget for one API call made while a customer waits on a page. */
@@ -19,6 +28,15 @@ const REQUEST_TIMEOUT_MS = 15_000;
 
 export function dodoMode(env: Pick<Env, "DODO_PAYMENTS_API_KEY" | "DODO_PAYMENTS_ENVIRONMENT">): DodoMode {
   return env.DODO_PAYMENTS_API_KEY ? env.DODO_PAYMENTS_ENVIRONMENT : "simulator";
+}
+
+/**
+ * The checkout simulator runs only without a Dodo API key, and in production only when
+ * STABLEFLOW_ALLOW_SIMULATOR=true says so (configuration refuses the rest at boot; this is checked again
+ * wherever the simulator acts, so no path reaches it otherwise).
+ */
+export function simulatorAllowed(env: Pick<Env, "DODO_PAYMENTS_API_KEY" | "DODO_PAYMENTS_ENVIRONMENT" | "STABLEFLOW_ENV" | "STABLEFLOW_ALLOW_SIMULATOR">): boolean {
+  return dodoMode(env) === "simulator" && (env.STABLEFLOW_ENV !== "production" || env.STABLEFLOW_ALLOW_SIMULATOR);
 }
 
 /**
@@ -42,28 +60,11 @@ export function createDodoClient(options: { apiKey: string; environment: "test_m
   });
 }
 
-const SIMULATOR_KEY = Symbol.for("stableflow.dodo.simulator");
-type SimulatorHolder = { [SIMULATOR_KEY]?: Promise<{ baseURL: string; close(): Promise<void> }> };
-
-/** The in-process Dodo double that backs simulator mode; one per process, started on first use. */
-async function simulatorDouble(): Promise<{ baseURL: string; close(): Promise<void> }> {
-  const holder = globalThis as SimulatorHolder;
-  holder[SIMULATOR_KEY] ??= startDodoDouble();
-  return holder[SIMULATOR_KEY]!;
-}
-
-export async function stopSimulatorDouble(): Promise<void> {
-  const holder = globalThis as SimulatorHolder;
-  const running = holder[SIMULATOR_KEY];
-  delete holder[SIMULATOR_KEY];
-  if (running) await (await running).close();
-}
-
 export async function getDodoConnection(env: Env): Promise<DodoConnection> {
   const mode = dodoMode(env);
   if (mode === "simulator") {
-    const double = await simulatorDouble();
-    return { mode, client: createDodoClient({ apiKey: "simulator", environment: "test_mode", baseURL: double.baseURL }) };
+    if (!simulatorAllowed(env)) throw new Error("the checkout simulator is refused in production (set STABLEFLOW_ALLOW_SIMULATOR=true for a demo)");
+    return { mode, client: createSimulatorCheckoutApi() };
   }
   return {
     mode,
@@ -79,47 +80,45 @@ const SECRET_FILE = "dodo-simulator-webhook-secret";
 const secretCache = new Map<string, Promise<string>>();
 
 /**
- * The Standard Webhooks secret: DODO_PAYMENTS_WEBHOOK_KEY when set; otherwise (simulator) one generated
- * once and kept in the data directory, so the simulator's deliveries keep verifying across restarts.
+ * The secret deliveries are signed with (the simulator's): the first of DODO_PAYMENTS_WEBHOOK_KEY when set;
+ * otherwise one generated once into the data directory (0600 in a 0700 directory, refused if others could
+ * read it), so the simulator's deliveries keep verifying across restarts.
  */
 export function getWebhookSecret(env: Pick<Env, "DODO_PAYMENTS_WEBHOOK_KEY" | "STABLEFLOW_DATA_DIR">): Promise<string> {
-  if (env.DODO_PAYMENTS_WEBHOOK_KEY) return Promise.resolve(env.DODO_PAYMENTS_WEBHOOK_KEY);
+  const configured = webhookSecrets(env);
+  if (configured.length > 0) return Promise.resolve(configured[0]!);
   const file = path.resolve(env.STABLEFLOW_DATA_DIR, SECRET_FILE);
   let pending = secretCache.get(file);
   if (!pending) {
     pending = (async () => {
-      try {
-        const existing = (await readFile(file, "utf8")).trim();
-        if (existing) return existing;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      }
-      await mkdir(path.dirname(file), { recursive: true });
+      const existing = await readSecretFile(file);
+      if (existing) return existing;
       const secret = generateWebhookSecret();
-      try {
-        // "wx": two processes starting together must not overwrite each other's secret.
-        await writeFile(file, secret + "\n", { mode: 0o600, flag: "wx" });
-        return secret;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        return (await readFile(file, "utf8")).trim();
-      }
+      // Exclusive: two processes starting together must not overwrite each other's secret.
+      if (await writeSecretFile(file, secret, { exclusive: true })) return secret;
+      return (await readSecretFile(file))!;
     })();
-    pending.then(() => chmod(file, 0o600).catch(() => undefined)).catch(() => undefined);
     pending.catch(() => secretCache.delete(file));
     secretCache.set(file, pending);
   }
   return pending;
 }
 
+/** Every secret a delivery may be signed with: all of DODO_PAYMENTS_WEBHOOK_KEY during a rotation. */
+async function verificationSecrets(env: Pick<Env, "DODO_PAYMENTS_WEBHOOK_KEY" | "STABLEFLOW_DATA_DIR">): Promise<string[]> {
+  const configured = webhookSecrets(env);
+  return configured.length > 0 ? configured : [await getWebhookSecret(env)];
+}
+
 const verifierCache = new Map<string, DodoWebhookVerifier>();
 
 export async function getWebhookVerifier(env: Pick<Env, "DODO_PAYMENTS_WEBHOOK_KEY" | "STABLEFLOW_DATA_DIR">): Promise<DodoWebhookVerifier> {
-  const secret = await getWebhookSecret(env);
-  let verifier = verifierCache.get(secret);
+  const secrets = await verificationSecrets(env);
+  const key = secrets.join(" ");
+  let verifier = verifierCache.get(key);
   if (!verifier) {
-    verifier = new DodoWebhookVerifier(secret);
-    verifierCache.set(secret, verifier);
+    verifier = new DodoWebhookVerifier(secrets);
+    verifierCache.set(key, verifier);
   }
   return verifier;
 }

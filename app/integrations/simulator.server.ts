@@ -4,9 +4,9 @@ import type { PrismaClient } from "~/generated/prisma/client";
 import type { Env } from "~/utils/env.server";
 import { getCheckoutByDodoSession } from "~/models/checkout.server";
 import { findPaymentWithDisputes } from "~/models/payments.server";
-import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } from "../../tests/mocks/dodo";
+import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } from "./dodo-payloads.server";
 import { STABLEFLOW_METADATA } from "./dodo-events";
-import { dodoMode, getWebhookSecret } from "./dodo.server";
+import { getWebhookSecret, simulatorAllowed } from "./dodo.server";
 
 export class SimulatorError extends Error {
   constructor(
@@ -24,13 +24,16 @@ export type CheckoutOutcome = "pay" | "fail" | "cancel";
 interface SimulatorDeps {
   prisma: PrismaClient;
   env: Env;
-  /** Our own origin: deliveries go over HTTP to {origin}/api/webhooks/dodo, as Dodo's would. */
+  /**
+   * Our public origin (STABLEFLOW_PUBLIC_URL, or the server's own address in development; never the request's
+   * Host header): deliveries go over HTTP to {origin}/api/webhooks/dodo, as Dodo's would.
+   */
   origin: string;
 }
 
 function assertEnabled(env: Env): void {
-  if (dodoMode(env) !== "simulator") {
-    throw new SimulatorError("SIMULATOR_DISABLED", "The checkout simulator is off: a Dodo API key is configured.", 404);
+  if (!simulatorAllowed(env)) {
+    throw new SimulatorError("SIMULATOR_DISABLED", "The checkout simulator is off (a Dodo API key is configured, or this is production).", 404);
   }
 }
 

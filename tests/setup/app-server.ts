@@ -22,16 +22,21 @@ function newestSourceMtime(dir: string): number {
   return newest;
 }
 
+/** Throws unless build/server is at least as new as every source file under app/ (tests must test what ships). */
+export function assertFreshBuild(): void {
+  if (!existsSync(BUILD)) throw new Error("no app build: run `npm run build` (npm test does it before the suite)");
+  if (statSync(BUILD).mtimeMs < newestSourceMtime(path.resolve("app"))) {
+    throw new Error("the app build is older than app/: run `npm run build` (npm test does it before the suite)");
+  }
+}
+
 export interface AppServer {
   url: string;
   close(): Promise<void>;
 }
 
 export async function startAppServer(database: Database): Promise<AppServer> {
-  if (!existsSync(BUILD)) throw new Error("no app build: run `npm run build` (npm test does it before the suite)");
-  if (statSync(BUILD).mtimeMs < newestSourceMtime(path.resolve("app"))) {
-    throw new Error("the app build is older than app/: run `npm run build` (npm test does it before the suite)");
-  }
+  assertFreshBuild();
   const build = await import(pathToFileURL(BUILD).href);
   setDatabase(database);
   const server = createAppServer(build).listen(0, "127.0.0.1");
