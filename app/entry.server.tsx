@@ -3,7 +3,7 @@
 // worker's process entry, and the webhook's Node handler (scripts/app.mjs mounts it ahead of Remix).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
-import type { EntryContext } from "@remix-run/node";
+import type { AppLoadContext, EntryContext } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
@@ -11,8 +11,11 @@ import { renderToPipeableStream } from "react-dom/server";
 import { log } from "~/utils/log.server";
 import { handleDodoWebhookNode } from "~/integrations/dodo-webhook-handler.server";
 import { appWebhookDeps } from "~/integrations/webhook-deps.server";
+import { NonceProvider } from "~/utils/nonce";
 
 export { boot, shutdown, startPayoutRunWorkerProcess } from "~/utils/boot.server";
+// scripts/app.mjs sets these on every response before anything answers it.
+export { applySecurityHeaders } from "~/utils/security-headers.server";
 
 /** POST /api/webhooks/dodo on Node's request and response, for the server to mount ahead of Remix. */
 export function serveDodoWebhook(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -26,13 +29,19 @@ export default function handleRequest(
   responseStatusCode: number,
   responseHeaders: Headers,
   remixContext: EntryContext,
+  loadContext: AppLoadContext,
 ) {
   const waitForAll = isbot(request.headers.get("user-agent") ?? "");
+  // The response's CSP nonce (scripts/app.mjs): React's and Remix's inline scripts must carry it.
+  const nonce = loadContext?.cspNonce;
   return new Promise((resolve, reject) => {
     let shellRendered = false;
     const { pipe, abort } = renderToPipeableStream(
-      <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY_MS} />,
+      <NonceProvider value={nonce}>
+        <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY_MS} nonce={nonce} />
+      </NonceProvider>,
       {
+        nonce,
         [waitForAll ? "onAllReady" : "onShellReady"]() {
           shellRendered = true;
           const body = new PassThrough();

@@ -3,10 +3,13 @@ import { Links, Meta, Outlet, Scripts, ScrollRestoration } from "@remix-run/reac
 import type { LinksFunction } from "@remix-run/node";
 import stylesheet from "~/styles/app.css?url";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { useNonce } from "~/utils/nonce";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
 
 export function Layout({ children }: { children: React.ReactNode }) {
+  // Remix's inline scripts carry the response's nonce: the CSP allows no other inline script.
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -17,8 +20,8 @@ export function Layout({ children }: { children: React.ReactNode }) {
       </head>
       <body>
         {children}
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

@@ -5,6 +5,16 @@ import { createRequestHandler } from "@remix-run/express";
 import express from "express";
 
 const WEBHOOK_PATHS = new Set(["/api/webhooks/dodo", "/api/webhooks/dodo/"]);
+const CSP_NONCE = Symbol("stableflow.cspNonce");
+
+/**
+ * The origin of the address a connection arrived on (http://127.0.0.1:3000): what links point at when no
+ * STABLEFLOW_PUBLIC_URL is configured (development). Chosen by the server's socket, never by the Host header.
+ */
+function localOriginOf(socket) {
+  const address = (socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
+  return `http://${address.includes(":") ? `[${address}]` : address}:${socket.localPort}`;
+}
 
 /**
  * Dodo's webhook is answered on Node's request and response directly, ahead of express, static files and
@@ -18,9 +28,18 @@ export function createAppServer(build) {
   app.disable("x-powered-by");
   app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
   app.use(express.static("build/client", { maxAge: "1h" }));
-  app.all("*", createRequestHandler({ build, mode: "production" }));
-  const { serveDodoWebhook } = build.entry.module;
+  app.all(
+    "*",
+    createRequestHandler({
+      build,
+      mode: "production",
+      getLoadContext: (request) => ({ cspNonce: request[CSP_NONCE], localOrigin: localOriginOf(request.socket) }),
+    }),
+  );
+  const { serveDodoWebhook, applySecurityHeaders } = build.entry.module;
   return http.createServer((request, response) => {
+    // Every response, whoever writes it (webhook, static file, Remix, express's own 404), starts with these.
+    request[CSP_NONCE] = applySecurityHeaders(response);
     const url = request.url ?? "/";
     const query = url.indexOf("?");
     if (!WEBHOOK_PATHS.has(query === -1 ? url : url.slice(0, query))) return app(request, response);

@@ -6,6 +6,7 @@ import { CheckoutError, checkoutInputSchema, startCheckout } from "~/models/chec
 import { findOrganizationBySlug } from "~/models/products.server";
 import { getPrisma } from "~/utils/db.server";
 import { getEnv } from "~/utils/env.server";
+import { publicOrigin } from "~/utils/public-url.server";
 import { log } from "~/utils/log.server";
 
 function wantsJson(request: Request): boolean {
@@ -16,7 +17,7 @@ function shopUrl(slug: string, code: string): string {
   return `/shop?org=${encodeURIComponent(slug)}&checkout_error=${encodeURIComponent(code)}`;
 }
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionFunctionArgs) {
   if (request.method !== "POST") return Response.json({ error: "method not allowed" }, { status: 405, headers: { allow: "POST" } });
   const json = wantsJson(request);
   let fields: Record<string, unknown>;
@@ -39,8 +40,10 @@ export async function action({ request }: ActionFunctionArgs) {
       const message = parsed.error.issues.map((i) => i.message).join("; ");
       throw new CheckoutError("CHECKOUT_INVALID_INPUT", message, 422);
     }
-    const dodo = await getDodoConnection(getEnv());
-    const started = await startCheckout({ prisma, dodo }, parsed.data, new URL(request.url).origin);
+    const env = getEnv();
+    const dodo = await getDodoConnection(env);
+    // The configured origin, never the Host header: Dodo sends the payer back to it after a real payment.
+    const started = await startCheckout({ prisma, dodo }, parsed.data, publicOrigin(env, context));
     return json
       ? Response.json({ checkoutId: started.checkoutId, checkoutUrl: started.checkoutUrl }, { status: 201 })
       : redirect(started.checkoutUrl, 303);

@@ -80,7 +80,7 @@ export default function Shop() {
                 Email <input name="customerEmail" type="email" required maxLength={320} autoComplete="email" />
               </label>{" "}
               <label>
-                Qty <input name="quantity" type="number" min={1} max={20} defaultValue={1} style={{ width: "4rem" }} />
+                Qty <input name="quantity" type="number" min={1} max={20} defaultValue={1} className="qty" />
               </label>{" "}
               <button type="submit">Buy</button>
             </Form>

@@ -1,41 +1,58 @@
 // Simulator controls: send Dodo's later notifications (refunds, disputes) for payments already recorded.
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { dodoMode } from "~/integrations/dodo.server";
+import { simulatorAllowed } from "~/integrations/dodo.server";
 import { SimulatorError, simulateDispute, simulateRefund, type SimulatedDisputeStep } from "~/integrations/simulator.server";
 import { listRecentPayments } from "~/models/payments.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
 import { findOrganizationBySlug, formatPrice } from "~/models/products.server";
 import { getPrisma } from "~/utils/db.server";
+import { CSRF_FIELD } from "~/utils/csrf";
+import { CsrfError, issueCsrfToken, verifyCsrf } from "~/utils/csrf.server";
 import { getEnv } from "~/utils/env.server";
+import { publicOrigin } from "~/utils/public-url.server";
 
 export const meta: MetaFunction = () => [{ title: "Checkout simulator · StableFlow" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const env = getEnv();
-  if (dodoMode(env) !== "simulator") throw new Response("The checkout simulator is off: a Dodo API key is configured.", { status: 404 });
+  if (!simulatorAllowed(env)) throw new Response("The checkout simulator is off.", { status: 404 });
+  const csrf = issueCsrfToken(request, env);
   const prisma = await getPrisma();
   const slug = new URL(request.url).searchParams.get("org") ?? "default";
   const organization = (await findOrganizationBySlug(prisma, slug)) ?? (await ensureDefaultOrganization(prisma));
   const payments = await listRecentPayments(prisma, organization.id);
-  return {
-    organization: organization.name,
-    payments: payments.map((p) => ({
-      id: p.dodoPaymentId,
-      status: p.status,
-      amount: formatPrice(p.totalAmountMinor, p.currency),
-      refunded: formatPrice(p.refundedAmountMinor, p.currency),
-    })),
-  };
+  return data(
+    {
+      organization: organization.name,
+      csrf: csrf.token,
+      payments: payments.map((p) => ({
+        id: p.dodoPaymentId,
+        status: p.status,
+        amount: formatPrice(p.totalAmountMinor, p.currency),
+        refunded: formatPrice(p.refundedAmountMinor, p.currency),
+      })),
+    },
+    csrf.setCookie ? { headers: { "Set-Cookie": csrf.setCookie } } : undefined,
+  );
 }
 
 const DISPUTE_STEPS = new Set<SimulatedDisputeStep>(["opened", "won", "lost"]);
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionFunctionArgs) {
+  const env = getEnv();
+  const origin = publicOrigin(env, context);
   const form = await request.formData();
+  try {
+    // Each button sends a signed webhook that moves money in the ledger: only from this site's own page.
+    verifyCsrf(request, form, env, origin);
+  } catch (error) {
+    if (error instanceof CsrfError) return data({ error: error.message }, { status: error.status });
+    throw error;
+  }
   const paymentId = String(form.get("paymentId") ?? "");
   const intent = String(form.get("intent") ?? "");
-  const deps = { prisma: await getPrisma(), env: getEnv(), origin: new URL(request.url).origin };
+  const deps = { prisma: await getPrisma(), env, origin };
   try {
     if (intent === "refund") {
       await simulateRefund(deps, paymentId);
@@ -53,7 +70,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function SimulatorControls() {
-  const { organization, payments } = useLoaderData<typeof loader>();
+  const { organization, payments, csrf } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <main className="page">
@@ -86,7 +103,8 @@ export default function SimulatorControls() {
                 <td className="num">{p.amount}</td>
                 <td className="num">{p.refunded}</td>
                 <td>
-                  <Form method="post" reloadDocument style={{ display: "inline" }}>
+                  <Form method="post" reloadDocument className="inline">
+                    <input type="hidden" name={CSRF_FIELD} value={csrf} />
                     <input type="hidden" name="paymentId" value={p.id} />
                     <button type="submit" name="intent" value="refund" className="secondary">Refund rest</button>{" "}
                     <button type="submit" name="intent" value="dispute-opened" className="secondary">Open dispute</button>{" "}

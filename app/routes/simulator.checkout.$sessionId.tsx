@@ -1,24 +1,33 @@
 // The simulator's stand-in for Dodo's hosted checkout page: pay, be declined, or cancel.
-import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { SimulatorError, completeSimulatedCheckout, simulatorCheckout, type CheckoutOutcome } from "~/integrations/simulator.server";
 import { formatPrice } from "~/models/products.server";
 import { getPrisma } from "~/utils/db.server";
+import { CSRF_FIELD } from "~/utils/csrf";
+import { CsrfError, issueCsrfToken, verifyCsrf } from "~/utils/csrf.server";
 import { getEnv } from "~/utils/env.server";
+import { publicOrigin } from "~/utils/public-url.server";
 
 export const meta: MetaFunction = () => [{ title: "Checkout (simulator) · StableFlow" }];
 
-export async function loader({ params }: LoaderFunctionArgs) {
+export async function loader({ request, params }: LoaderFunctionArgs) {
   try {
-    const checkout = await simulatorCheckout({ prisma: await getPrisma(), env: getEnv() }, params.sessionId ?? "");
-    return {
-      sessionId: params.sessionId ?? "",
-      product: checkout.productName ?? "Order",
-      quantity: checkout.quantity,
-      amount: formatPrice(checkout.amountMinor, checkout.currency),
-      email: checkout.customerEmail,
-      alreadyPaid: checkout.payment?.status === "succeeded",
-    };
+    const env = getEnv();
+    const checkout = await simulatorCheckout({ prisma: await getPrisma(), env }, params.sessionId ?? "");
+    const csrf = issueCsrfToken(request, env);
+    return data(
+      {
+        sessionId: params.sessionId ?? "",
+        product: checkout.productName ?? "Order",
+        quantity: checkout.quantity,
+        amount: formatPrice(checkout.amountMinor, checkout.currency),
+        email: checkout.customerEmail,
+        alreadyPaid: checkout.payment?.status === "succeeded",
+        csrf: csrf.token,
+      },
+      csrf.setCookie ? { headers: { "Set-Cookie": csrf.setCookie } } : undefined,
+    );
   } catch (error) {
     if (error instanceof SimulatorError) throw new Response(error.message, { status: error.status });
     throw error;
@@ -27,12 +36,22 @@ export async function loader({ params }: LoaderFunctionArgs) {
 
 const OUTCOMES = new Set<CheckoutOutcome>(["pay", "fail", "cancel"]);
 
-export async function action({ request, params }: ActionFunctionArgs) {
-  const outcome = String((await request.formData()).get("outcome") ?? "");
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const env = getEnv();
+  const origin = publicOrigin(env, context);
+  const form = await request.formData();
+  try {
+    // Paying sends signed webhooks that record money: only from this site's own page, never a cross-site post.
+    verifyCsrf(request, form, env, origin);
+  } catch (error) {
+    if (error instanceof CsrfError) return data({ error: error.message }, { status: error.status });
+    throw error;
+  }
+  const outcome = String(form.get("outcome") ?? "");
   if (!OUTCOMES.has(outcome as CheckoutOutcome)) return { error: "Choose pay, fail or cancel." };
   try {
     const to = await completeSimulatedCheckout(
-      { prisma: await getPrisma(), env: getEnv(), origin: new URL(request.url).origin },
+      { prisma: await getPrisma(), env, origin },
       params.sessionId ?? "",
       outcome as CheckoutOutcome,
     );
@@ -44,7 +63,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function SimulatedCheckout() {
-  const data = useLoaderData<typeof loader>();
+  const page = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <main className="page">
@@ -52,13 +71,13 @@ export default function SimulatedCheckout() {
         Checkout simulator: this page stands in for Dodo Payments' hosted checkout. No card is charged and no real money
         moves. Each button sends a signed Standard Webhook, shaped like Dodo's, to this server's /api/webhooks/dodo.
       </p>
-      <h1>Pay {data.amount}</h1>
+      <h1>Pay {page.amount}</h1>
       <div className="card">
         <p>
-          {data.product} × {data.quantity} for <code>{data.email}</code>
+          {page.product} × {page.quantity} for <code>{page.email}</code>
         </p>
-        <p className="muted">Session {data.sessionId}</p>
-        {data.alreadyPaid && <p className="ok">This checkout is already paid.</p>}
+        <p className="muted">Session {page.sessionId}</p>
+        {page.alreadyPaid && <p className="ok">This checkout is already paid.</p>}
       </div>
       {result?.error && (
         <p className="card bad" role="alert">
@@ -66,6 +85,7 @@ export default function SimulatedCheckout() {
         </p>
       )}
       <Form method="post" reloadDocument>
+        <input type="hidden" name={CSRF_FIELD} value={page.csrf} />
         <button type="submit" name="outcome" value="pay">
           Pay (test card succeeds)
         </button>{" "}

@@ -18,6 +18,14 @@ function formBody(fields: Record<string, string>) {
   return new URLSearchParams(fields);
 }
 
+/** The simulator's posts move money: they carry the page's CSRF token and its cookie, as a browser's would. */
+async function csrfOf(page: Response): Promise<{ csrf: string; cookie: string; html: string }> {
+  const html = await page.text();
+  const csrf = /name="csrf" value="([A-Za-z0-9_-]+)"/.exec(html)![1]!;
+  const cookie = page.headers.getSetCookie().find((c) => c.startsWith("stableflow_csrf="))!.split(";")[0]!;
+  return { csrf, cookie, html };
+}
+
 describe.each(databaseTargets())("checkout simulator on $name", (target) => {
   const app = useServedApp(target);
 
@@ -43,11 +51,11 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
     const { checkoutPage, productName } = await buyFirstProduct();
     const page = await fetch(checkoutPage);
     expect(page.status).toBe(200);
-    const pageHtml = await page.text();
+    const { csrf, cookie, html: pageHtml } = await csrfOf(page);
     expect(pageHtml).toContain("Checkout simulator");
     expect(pageHtml).toContain(productName);
 
-    const paid = await fetch(checkoutPage, { method: "POST", body: formBody({ outcome: "pay" }), redirect: "manual" });
+    const paid = await fetch(checkoutPage, { method: "POST", body: formBody({ outcome: "pay", csrf }), headers: { cookie }, redirect: "manual" });
     expect(paid.status).toBe(303);
     const successUrl = new URL(paid.headers.get("location")!, app.server.url);
     expect(successUrl.pathname).toBe("/checkout/success");
@@ -72,12 +80,13 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
     expect(pageHtml).not.toContain(secret);
 
     // Later notifications from the simulator controls: a refund, then a dispute opened and lost.
-    const controls = await fetch(`${app.server.url}/simulator`);
-    expect(await controls.text()).toContain(payment.dodoPaymentId);
+    const controls = await csrfOf(await fetch(`${app.server.url}/simulator`));
+    expect(controls.html).toContain(payment.dodoPaymentId);
     for (const intent of ["refund", "dispute-opened", "dispute-lost"]) {
       const response = await fetch(`${app.server.url}/simulator?index`, {
         method: "POST",
-        body: formBody({ intent, paymentId: payment.dodoPaymentId }),
+        body: formBody({ intent, paymentId: payment.dodoPaymentId, csrf: controls.csrf }),
+        headers: { cookie: controls.cookie },
       });
       expect(response.status).toBe(200);
       const text = await response.text();
@@ -94,7 +103,8 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
   for (const [outcome, status] of [["fail", "failed"], ["cancel", "cancelled"]] as const) {
     it(`${outcome}: the ledger records a ${status} payment and the page says nothing was charged`, async () => {
       const { checkoutPage } = await buyFirstProduct();
-      const response = await fetch(checkoutPage, { method: "POST", body: formBody({ outcome }), redirect: "manual" });
+      const { csrf, cookie } = await csrfOf(await fetch(checkoutPage));
+      const response = await fetch(checkoutPage, { method: "POST", body: formBody({ outcome, csrf }), headers: { cookie }, redirect: "manual" });
       const successUrl = new URL(response.headers.get("location")!, app.server.url);
       const html = await (await fetch(successUrl)).text();
       expect(html).toContain(`data-payment-status="${status}"`);
@@ -107,9 +117,11 @@ describe.each(databaseTargets())("checkout simulator on $name", (target) => {
 
   it("error: refunding more than was paid is refused with a message, not a 500", async () => {
     const payment = await app.db.prisma.payment.findFirstOrThrow({ where: { status: "SUCCEEDED" } });
+    const { csrf, cookie } = await csrfOf(await fetch(`${app.server.url}/simulator`));
     const response = await fetch(`${app.server.url}/simulator?index`, {
       method: "POST",
-      body: formBody({ intent: "refund", paymentId: payment.dodoPaymentId }),
+      body: formBody({ intent: "refund", paymentId: payment.dodoPaymentId, csrf }),
+      headers: { cookie },
     });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain("left to refund");
