@@ -49,3 +49,13 @@ export async function healthReport(): Promise<HealthReport> {
     return { status: "degraded", database: { mode: "unknown", status: "unavailable", error: "database unreachable" }, dodo, chain };
   }
 }
+
+/** The mode of each part, from the configuration alone (no round trip): for page banners. */
+export function deploymentModes() {
+  const env = getEnv();
+  return {
+    database: env.DATABASE_URL ? ("postgres" as const) : ("embedded" as const),
+    dodo: env.DODO_PAYMENTS_API_KEY ? env.DODO_PAYMENTS_ENVIRONMENT : ("simulator" as const),
+    chain: chainConfigFromEnv(env).mode,
+  };
+}

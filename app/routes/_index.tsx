@@ -1,7 +1,7 @@
 // The landing page: what StableFlow is and where each kind of user goes.
 import type { MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { healthReport } from "~/models/health.server";
+import { deploymentModes } from "~/models/health.server";
 
 export const meta: MetaFunction = () => [
   { title: "StableFlow" },
@@ -9,8 +9,7 @@ export const meta: MetaFunction = () => [
 ];
 
 export async function loader() {
-  const health = await healthReport();
-  return { database: health.database.mode, dodo: health.dodo.mode, chain: health.chain.mode };
+  return deploymentModes();
 }
 
 export default function Index() {
@@ -22,11 +21,11 @@ export default function Index() {
         Revenue in, stablecoin out: customers pay through Dodo Payments, every payment lands once in the ledger,
         payout policies split it, and the split settles on Solana where every recipient can verify it.
       </p>
-      {(modes.dodo === "simulator" || modes.database === "embedded") && (
+      {(modes.dodo === "simulator" || modes.database === "embedded" || modes.chain === "embedded") && (
         <p className="banner" role="status">
           Development mode: {modes.database === "embedded" ? "embedded database" : "PostgreSQL"},{" "}
           {modes.dodo === "simulator" ? "local checkout simulator (no real money)" : `Dodo ${modes.dodo}`},{" "}
-          settlement on Solana not connected yet.
+          {modes.chain === "embedded" ? "embedded Solana chain with a demo stablecoin (test data)" : "Solana RPC endpoint"}.
         </p>
       )}
       <div className="card">
@@ -34,6 +33,7 @@ export default function Index() {
         <ul>
           <li><a href="/shop">Shop</a>: buy a product (customers)</li>
           <li><a href="/ledger">Ledger</a>: payments, payout runs, webhook deliveries and the audit trail</li>
+          <li><a href="/explorer">Explorer</a>: transactions and accounts on the chain, decoded</li>
           <li><a href="/healthz">Health</a>: what this server runs on</li>
         </ul>
       </div>

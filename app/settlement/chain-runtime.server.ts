@@ -4,6 +4,8 @@
 // cluster the treasury comes from STABLEFLOW_MINT and STABLEFLOW_AUTHORITY_KEYPAIR and is created by
 // `npm run treasury -- init`; nothing is created behind the operator's back.
 import { PublicKey, type Keypair } from "@solana/web3.js";
+import { ensureDefaultOrganization } from "~/models/organizations.server";
+import { getDatabase } from "~/utils/db.server";
 import type { Env } from "~/utils/env.server";
 import { log } from "~/utils/log.server";
 import { chainConfigFromEnv, type ChainConfig, type ClusterName } from "./chain-config.server";
@@ -76,7 +78,8 @@ export async function startChainRuntime(env: Env, organizationId: string, option
               return;
             }
             if (attempt % 10 === 0) log.warn("embedded chain not answering yet", { attempt, error: current.bootstrap.error });
-            await new Promise((resolve) => setTimeout(resolve, delay));
+            // unref: a process that is otherwise done (a CLI, a test) does not wait for the chain.
+            await new Promise((resolve) => setTimeout(resolve, delay).unref());
           }
         }
       })();
@@ -98,6 +101,23 @@ export async function startChainRuntime(env: Env, organizationId: string, option
 
 export function getChainRuntime(): Runtime | undefined {
   return runtime;
+}
+
+let starting: Promise<Runtime> | undefined;
+
+/**
+ * The runtime, started on first use by a process that did not boot through `boot()` (an app served by
+ * a test, a CLI): the treasury of the deployment's default organization.
+ */
+export function ensureChainRuntime(env: Env): Promise<Runtime> {
+  if (runtime) return Promise.resolve(runtime);
+  starting ??= (async () => {
+    const organization = await ensureDefaultOrganization((await getDatabase()).prisma);
+    return startChainRuntime(env, organization.id);
+  })().finally(() => {
+    starting = undefined;
+  });
+  return starting;
 }
 
 export function stopChainRuntime(): void {
@@ -128,10 +148,19 @@ export interface ChainHealth {
 
 /** What /healthz says about the chain: answers within a few seconds whatever the chain does. */
 export async function chainHealth(env: Env): Promise<ChainHealth> {
-  const current = runtime;
+  let current = runtime;
+  let startError: string | undefined;
+  if (!current) {
+    try {
+      current = await ensureChainRuntime(env);
+    } catch (error) {
+      startError = error instanceof Error ? error.message : String(error);
+    }
+  }
   const config = current?.config ?? chainConfigFromEnv(env);
   const client = current?.client ?? getChainClient(config);
   const base: ChainHealth = { mode: config.mode, status: "ready", rpcUrl: config.displayUrl, programId: config.programId.toBase58() };
+  if (startError) return { ...base, status: "failed", error: startError };
   try {
     const identity = await client.identity({ attempts: 1 });
     Object.assign(base, { genesisHash: identity.genesisHash, cluster: identity.cluster, slot: identity.slot });
