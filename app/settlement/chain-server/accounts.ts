@@ -59,7 +59,7 @@ export function fromStored(stored: StoredAccount): AccountView | null {
  * Restores accounts into a fresh LiteSVM: data accounts first, program accounts last (LiteSVM loads a
  * program when its account is set, which needs its programdata account already there).
  */
-export function restoreAccounts(svm: LiteSvm, accounts: Iterable<StoredAccount>): number {
+export function restoreAccounts(svm: LiteSvm, accounts: Iterable<StoredAccount>, onError: (address: string, error: Error) => void): number {
   const programs: [string, AccountView][] = [];
   let count = 0;
   for (const stored of accounts) {
@@ -69,6 +69,13 @@ export function restoreAccounts(svm: LiteSvm, accounts: Iterable<StoredAccount>)
     else writeAccount(svm, stored[0], account);
     count += 1;
   }
-  for (const [address, account] of programs) writeAccount(svm, address, account);
+  for (const [address, account] of programs) {
+    try {
+      writeAccount(svm, address, account);
+    } catch (error) {
+      // A program whose code the runtime now refuses (or whose programdata is gone) must not stop the chain.
+      onError(address, error as Error);
+    }
+  }
   return count;
 }

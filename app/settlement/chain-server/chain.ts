@@ -99,11 +99,6 @@ export class Chain {
     // The server checks blockhashes itself (150 blocks, like a cluster); LiteSVM only knows its latest.
     this.svm.setBlockhashCheck(false);
     this.svm.setEpochSchedule(new EpochSchedule(BigInt(SLOTS_PER_EPOCH), BigInt(SLOTS_PER_EPOCH), false, 0n, 0n));
-    const isNew = state.accounts.size === 0 && state.transactions.length === 0;
-    restoreAccounts(this.svm, state.accounts.values());
-    for (const address of state.accounts.keys()) this.known.add(address);
-    for (const tx of state.transactions) this.history.add(tx);
-    if (isNew) this.setAccounts("genesis", [[this.faucet.publicKey.toBase58(), { lamports: FAUCET_LAMPORTS, owner: SystemProgram.programId.toBase58(), executable: false, data: new Uint8Array() }]]);
 
     this.clock = new ClusterClock({
       genesisHash: this.genesisHash,
@@ -119,7 +114,13 @@ export class Chain {
         for (const listener of this.blockListeners) listener(blocks);
       },
     });
+    // The clock first: LiteSVM judges a restored program's deployment slot against the Clock sysvar.
     this.applyBlocks([this.clock.tip]);
+    const isNew = state.accounts.size === 0 && state.transactions.length === 0;
+    restoreAccounts(this.svm, state.accounts.values(), (address, error) => options.log?.(`chain: account ${address} not restored: ${error.message}`));
+    for (const address of state.accounts.keys()) this.known.add(address);
+    for (const tx of state.transactions) this.history.add(tx);
+    if (isNew) this.setAccounts("genesis", [[this.faucet.publicKey.toBase58(), { lamports: FAUCET_LAMPORTS, owner: SystemProgram.programId.toBase58(), executable: false, data: new Uint8Array() }]]);
   }
 
   start(): void {
