@@ -3,14 +3,16 @@
 // checked against bytes laid out here by hand. (tests/program/ runs the same client against the
 // program itself on bankrun and LiteSVM.)
 import { createHash } from "node:crypto";
-import { Keypair, PublicKey, SendTransactionError } from "@solana/web3.js";
+import { Connection, Keypair, PublicKey, SendTransactionError } from "@solana/web3.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   IDL,
   MAX_RECIPIENTS,
   PROGRAM_ID,
+  PROGRAM_VERSION,
   ProgramClientError,
+  createProgram,
   RECIPIENT_REFUSED_BASE,
   decodeEvents,
   decodeProgramError,
@@ -183,6 +185,23 @@ describe("instruction builders", () => {
     expect(pause.data.toString("hex")).toBe(Buffer.concat([discriminator("global", "set_paused"), Buffer.from([1])]).toString("hex"));
     // A money amount that does not fit u64 is refused before encoding.
     expect(() => depositInstruction({ ...accounts, depositor: authority, source: other, amount: -5n })).toThrow(ProgramClientError);
+  });
+});
+
+describe("createProgram", () => {
+  it("gives an Anchor Program over the IDL from a Connection or a provider, encoding as the builders do", async () => {
+    // Given: a Connection that is never called (no request is sent to build an instruction)
+    const connection = new Connection("http://127.0.0.1:9");
+    const [authority, treasury] = [key(), key()];
+    for (const program of [createProgram(connection), createProgram({ connection, publicKey: authority })]) {
+      // When: set_paused is built through Anchor's methods namespace
+      const methods = program.methods as unknown as Record<string, (...args: unknown[]) => { accountsStrict(a: object): { instruction(): Promise<{ data: Buffer }> } }>;
+      const ix = await methods.setPaused!(true).accountsStrict({ authority, treasury }).instruction();
+      // Then: the same program id and bytes as the typed builder
+      expect(program.programId.equals(PROGRAM_ID)).toBe(true);
+      expect(ix.data.toString("hex")).toBe(setPausedInstruction({ authority, treasury, paused: true }).data.toString("hex"));
+    }
+    expect(PROGRAM_VERSION).toBe("0.2.0");
   });
 });
 
