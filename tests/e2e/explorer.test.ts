@@ -4,21 +4,14 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import {
-  MINT_SIZE,
-  createAssociatedTokenAccountIdempotentInstruction,
-  createInitializeMint2Instruction,
-  createMintToCheckedInstruction,
-  getAssociatedTokenAddressSync,
-} from "@solana/spl-token";
-import { ComputeBudgetProgram, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram } from "@solana/web3.js";
+import { Keypair, PublicKey } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOKEN_PROGRAM_ID } from "~/ledger/wallet";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
-import { ChainClient } from "~/settlement/chain.server";
-import { decodeSplitRecord, executeSplitInstruction, PROGRAM_ID, splitPlanHash, splitRecordAddress } from "~/settlement/program";
-import { fundTreasury, initializeTreasury, treasuryIdentity, type TreasuryIdentity } from "~/settlement/treasury.server";
+import type { ChainClient } from "~/settlement/chain.server";
+import { decodeSplitRecord, PROGRAM_ID, splitPlanHash, splitRecordAddress } from "~/settlement/program";
+import type { TreasuryIdentity } from "~/settlement/treasury.server";
 import { useTestChain } from "../setup/chain";
+import { createSplitWorld } from "../setup/chain-split";
 import { pgliteTarget } from "../setup/databases";
 import { useServedApp } from "../setup/app-server";
 
@@ -30,13 +23,13 @@ const app = useServedApp(pgliteTarget, async (db) => {
 
 let workDir: string;
 let client: ChainClient;
-const authority = Keypair.generate();
+let authority: Keypair;
 let mint: PublicKey;
 let identity: TreasuryIdentity;
 let signature: string;
 const runId = Uint8Array.from(Buffer.from("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "hex"));
 const amounts = [1_250_000n, 330_001n, 7n];
-const recipients: PublicKey[] = [];
+let recipients: PublicKey[] = [];
 
 /** The text of the element carrying data-testid="id" (its first occurrence). */
 function textOf(html: string, id: string): string {
@@ -47,52 +40,11 @@ function textOf(html: string, id: string): string {
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), "sf-explorer-"));
-  client = new ChainClient({ mode: "rpc", rpcUrl: chain.current.url, displayUrl: chain.current.url, programId: PROGRAM_ID });
-  const airdrop = await client.read("airdrop", (c) => c.requestAirdrop(authority.publicKey, 20 * LAMPORTS_PER_SOL));
-  await client.confirmSignature(airdrop);
-  const mintKey = Keypair.generate();
-  mint = mintKey.publicKey;
-  const rent = await client.read("rent", (c) => c.getMinimumBalanceForRentExemption(MINT_SIZE));
-  const source = getAssociatedTokenAddressSync(mint, authority.publicKey, true, TOKEN_PROGRAM_ID);
-  await client.sendInstructions(
-    [
-      SystemProgram.createAccount({ fromPubkey: authority.publicKey, newAccountPubkey: mint, lamports: rent, space: MINT_SIZE, programId: TOKEN_PROGRAM_ID }),
-      createInitializeMint2Instruction(mint, 6, authority.publicKey, null, TOKEN_PROGRAM_ID),
-      createAssociatedTokenAccountIdempotentInstruction(authority.publicKey, source, authority.publicKey, mint, TOKEN_PROGRAM_ID),
-      createMintToCheckedInstruction(mint, source, authority.publicKey, 10_000_000n, 6, [], TOKEN_PROGRAM_ID),
-    ],
-    authority,
-    [mintKey],
-  );
   // The treasury of the served app's organization, as `npm run treasury -- init` and `fund` make it.
-  identity = treasuryIdentity({ programId: PROGRAM_ID, mint, seedAuthority: authority.publicKey, organizationId });
-  await initializeTreasury(client, { identity, authority, feePayer: authority });
-  await fundTreasury(client, { identity, authority, feePayer: authority, amount: 5_000_000n });
-  const ataInstructions = [];
-  for (let i = 0; i < amounts.length; i++) {
-    const wallet = Keypair.generate().publicKey;
-    const ata = getAssociatedTokenAddressSync(mint, wallet, true, TOKEN_PROGRAM_ID);
-    recipients.push(ata);
-    ataInstructions.push(createAssociatedTokenAccountIdempotentInstruction(authority.publicKey, ata, wallet, mint, TOKEN_PROGRAM_ID));
-  }
-  await client.sendInstructions(ataInstructions, authority);
-  ({ signature } = await client.sendInstructions(
-    [
-      ComputeBudgetProgram.setComputeUnitLimit({ units: 400_000 }),
-      executeSplitInstruction({
-        payer: authority.publicKey,
-        authority: authority.publicKey,
-        treasury: identity.treasury,
-        vault: identity.vault,
-        mint,
-        tokenProgram: TOKEN_PROGRAM_ID,
-        runId,
-        batchIndex: 3,
-        transfers: recipients.map((tokenAccount, i) => ({ tokenAccount, amount: amounts[i] })),
-      }),
-    ],
-    authority,
-  ));
+  const world = await createSplitWorld(chain.current.url, { organizationId, funding: 5_000_000n });
+  ({ client, authority, mint, identity } = world);
+  recipients = await world.newRecipients(amounts.length);
+  signature = await world.split({ runId, batchIndex: 3, transfers: recipients.map((tokenAccount, i) => ({ tokenAccount, amount: amounts[i] })) });
   process.env.SOLANA_RPC_URL = chain.current.url;
   process.env.STABLEFLOW_MINT = mint.toBase58();
   const keyFile = path.join(workDir, "authority.json");
