@@ -16,6 +16,7 @@ import { NonceProvider } from "~/utils/nonce";
 export { boot, shutdown, startPayoutRunWorkerProcess } from "~/utils/boot.server";
 // scripts/app.mjs sets these on every response before anything answers it.
 export { applySecurityHeaders } from "~/utils/security-headers.server";
+export { issueSetupTokenIfNoOperator } from "~/models/operators.server";
 
 /** POST /api/webhooks/dodo on Node's request and response, for the server to mount ahead of Remix. */
 export function serveDodoWebhook(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -89,7 +89,25 @@ const server = createAppServer(build).listen(env.PORT, env.HOST, () => {
     `StableFlow listening on http://${host}:${env.PORT} ` +
       `(database: ${database.mode === "embedded" ? `embedded PGlite in ${database.location}` : database.location})`,
   );
+  void printSetupLink(`http://${host}:${env.PORT}`);
 });
+
+/**
+ * A fresh installation has no operator, so nobody could sign in: a one-time link (single use, an hour,
+ * stored hashed) for the person at this console to create the first admin. Not in production on
+ * PostgreSQL, whose logs travel: there `npm run operator -- create` makes the first admin.
+ */
+async function printSetupLink(localOrigin) {
+  if (env.STABLEFLOW_ENV === "production" && database.mode !== "embedded") return;
+  try {
+    const token = await build.entry.module.issueSetupTokenIfNoOperator(database.prisma);
+    if (!token) return;
+    const origin = env.STABLEFLOW_PUBLIC_URL ?? localOrigin;
+    console.log(`No operator yet. Create the first admin at ${origin}/setup/${token} (works once, within the hour; restart for a new link).`);
+  } catch (error) {
+    console.error(`stableflow: cannot issue the setup link: ${error?.message ?? error}`);
+  }
+}
 server.on("error", async (error) => {
   console.error(`stableflow: cannot listen on ${env.HOST}:${env.PORT}: ${error.message}`);
   stopping = true;

@@ -10,6 +10,7 @@ import { PrismaClient } from "~/generated/prisma/client";
 import { loadMigrations, migrate, type MigrateResult, type SqlSession } from "./migrations.server";
 import { redactDatabaseUrl } from "./env.server";
 import type { SqlStatement, SqlTransaction } from "./sql.server";
+import { embeddedHolder, embeddedLocation, lockEmbeddedDataDir, serveEmbeddedSocket, socketDatabaseUrl, waitForSocket, DataDirInUseError, type EmbeddedSocket } from "./pglite-socket.server";
 
 export type DatabaseMode = "embedded" | "postgres";
 
@@ -43,6 +44,12 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   /** pg pool size in postgres mode. */
   poolSize?: number;
+  /**
+   * Embedded mode, when another live process holds the data directory (pglite-socket.server.ts):
+   * "fail" (the default: a server must not start twice on one directory) or "connect" through that
+   * process's socket (scripts: the operator CLI, db:migrate).
+   */
+  whenHeld?: "fail" | "connect";
 }
 
 const CHANNEL_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -169,14 +176,29 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const dataDir = options.dataDir ?? ".stableflow";
   let pglite: PGlite;
   let location: string;
+  // On disk, this process takes the directory (a lock file) and shares it over a unix socket; when a live
+  // process holds it already, its files are never opened a second time (decision 011).
+  let unlock: (() => Promise<void>) | undefined;
+  let socket: EmbeddedSocket | undefined;
   if (dataDir === "memory://") {
     pglite = new PGlite();
     location = "memory";
   } else {
+    const shared = embeddedLocation(dataDir);
+    const holder = await embeddedHolder(shared);
+    if (holder !== null) {
+      if (options.whenHeld !== "connect") throw new DataDirInUseError(path.resolve(dataDir), holder);
+      await waitForSocket(shared, holder);
+      const viaSocket = await openDatabase({ databaseUrl: socketDatabaseUrl(shared), poolSize: 1 });
+      return { ...viaSocket, location: `embedded PGlite in ${path.resolve(dataDir, "pglite")}, through process ${holder}'s socket` };
+    }
+    unlock = await lockEmbeddedDataDir(shared, path.resolve(dataDir));
     const dir = path.resolve(dataDir, "pglite");
     await mkdir(dir, { recursive: true });
     pglite = new PGlite(dir);
     location = dir;
+    await pglite.waitReady;
+    socket = await serveEmbeddedSocket(pglite, shared);
   }
   await pglite.waitReady;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
@@ -205,9 +227,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       return fn(pgliteSession(pglite));
     },
     async close() {
+      await socket?.close();
       await prisma.$disconnect();
       // PGlite flushes to disk on close; a process that skips this can lose the last writes.
       if (!pglite.closed) await pglite.close();
+      await unlock?.();
     },
   };
 }
