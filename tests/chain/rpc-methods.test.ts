@@ -15,6 +15,7 @@ import {
   Transaction,
   TransactionInstruction,
   VersionedTransaction,
+  type TokenBalance,
 } from "@solana/web3.js";
 import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { describe, expect, it } from "vitest";
@@ -127,7 +128,7 @@ describe.each([
       expect(tx!.meta!.computeUnitsConsumed).toBeGreaterThan(0);
       expect(tx!.meta!.logMessages).toContain(`Program ${programId.toBase58()} success`);
       expect(tx!.version).toBe("legacy");
-      const amountOf = (list: typeof tx.meta.preTokenBalances, index: number) =>
+      const amountOf = (list: TokenBalance[] | null | undefined, index: number) =>
         BigInt(list!.find((b) => b.accountIndex === index)!.uiTokenAmount.amount);
       const keys = tx!.transaction.message.staticAccountKeys.map((k) => k.toBase58());
       const source = keys.indexOf(world.accounts[0]!.toBase58());
