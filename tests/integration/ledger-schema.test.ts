@@ -86,7 +86,10 @@ async function buildLedgerGraph(prisma: PrismaClient) {
   });
   const batchItem = await prisma.splitBatchItem.create({ data: { batchId: batch.id, transferId: transfer.id, position: 0 } });
   const batchEvent = await prisma.splitBatchEvent.create({
-    data: { batchId: batch.id, status: "SIGNED", signature: "5".repeat(88), blockhash: "B".repeat(44), lastValidBlockHeight: 150n },
+    data: {
+      batchId: batch.id, status: "SIGNED", signature: "5".repeat(88), blockhash: "B".repeat(44), lastValidBlockHeight: 150n,
+      transaction: Uint8Array.from([1, 2, 3]),
+    },
   });
   const approval = await prisma.payoutApproval.create({ data: { runId: run.id, operatorId: operator.id, decision: "APPROVE" } });
   const audit = await prisma.auditLog.create({
