@@ -3,6 +3,7 @@
 // It runs a small esbuild bundle of its TypeScript (build/chain-server/index.mjs), rebuilt here when
 // any of its sources is newer than the bundle: a second or two less than loading the Remix build, and
 // no app rebuild after an edit. `node scripts/chain-server.mjs --build` only (re)builds it.
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -52,6 +53,60 @@ export async function ensureChainServerBuild() {
   renameSync(`${inputsFile}.${suffix}`, inputsFile);
   renameSync(`${bundle}.${suffix}`, bundle);
   return true;
+}
+
+/**
+ * Runs the chain server as a supervised child (scripts/serve.mjs, when SOLANA_RPC_URL is unset): `ready`
+ * resolves with its URL once it listens (or rejects with its reason if the first start fails: a port in
+ * use, a damaged data directory); later exits restart it with a growing delay. It stops with stop(), and
+ * by itself when this process dies (the IPC channel closes).
+ */
+export function superviseChainServer() {
+  let child;
+  let stopping = false;
+  let delayMs = 1_000;
+  let everReady = false;
+  let resolveReady;
+  let rejectReady;
+  const ready = new Promise((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  const start = () => {
+    const startedAt = Date.now();
+    // Its own session: a Ctrl-C in the terminal reaches the server, which stops the chain after the app.
+    child = spawn(process.execPath, [path.join(root, "scripts/chain-server.mjs")], { cwd: root, stdio: ["ignore", "inherit", "inherit", "ipc"], detached: true });
+    child.on("message", (message) => {
+      if (message?.type !== "stableflow-chain-ready") return;
+      everReady = true;
+      resolveReady(message);
+    });
+    child.once("exit", (code, signal) => {
+      child = undefined;
+      if (stopping) return;
+      if (!everReady) {
+        rejectReady(new Error(`the embedded chain did not start (${signal ?? `exit code ${code}`}); its reason is printed above`));
+        return;
+      }
+      if (Date.now() - startedAt > 60_000) delayMs = 1_000;
+      console.error(`stableflow: the embedded chain exited (${signal ?? `code ${code}`}); restarting it in ${delayMs / 1000} s`);
+      setTimeout(() => {
+        if (!stopping) start();
+      }, delayMs).unref();
+      delayMs = Math.min(delayMs * 2, 30_000);
+    });
+  };
+  start();
+  return {
+    ready,
+    async stop() {
+      stopping = true;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createAppServer } from "./app.mjs";
+import { superviseChainServer } from "./chain-server.mjs";
 
 const buildPath = path.resolve("build/server/index.js");
 let build;
@@ -17,6 +18,18 @@ try {
   process.exit(1);
 }
 const { boot, shutdown } = build.entry.module;
+
+// Without SOLANA_RPC_URL the chain is the embedded Solana JSON-RPC server, a supervised child process
+// (it prints its URL); the app reaches it by URL like any other node. Up before boot, which talks to it.
+const chainServer = process.env.SOLANA_RPC_URL ? undefined : superviseChainServer();
+if (chainServer) {
+  try {
+    await chainServer.ready;
+  } catch (error) {
+    console.error(`stableflow: ${error?.message ?? error}`);
+    process.exit(1);
+  }
+}
 
 let booted;
 try {
@@ -113,6 +126,7 @@ server.on("error", async (error) => {
   stopping = true;
   await stopWorker();
   await shutdown();
+  await chainServer?.stop();
   process.exit(1);
 });
 
@@ -124,6 +138,7 @@ async function stop(signal) {
   server.closeAllConnections?.();
   await stopWorker();
   await shutdown();
+  await chainServer?.stop();
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("SIGINT"));

@@ -86,6 +86,9 @@ if (existsSync("scripts/build-program.mjs")) {
 
 if (mode === "cli") process.exit(0);
 
+// 3b. The embedded chain server's bundle (build/chain-server; it also rebuilds itself when its sources change).
+run(process.execPath, ["scripts/chain-server.mjs", "--build"]);
+
 // 4. The browser for the end-to-end tests: Debian's Chromium (a test tool's own browser download
 //    cannot reach its host here). Installed like the SBF toolchain, with apt as root.
 if (mode === "test" && !process.env.CHROMIUM_PATH && !existsSync("/usr/bin/chromium")) {

@@ -80,7 +80,7 @@ export class ChainStore {
     segment: number,
   ) {
     this.segment = segment;
-    this.fd = openSync(this.segmentPath(segment), "a");
+    this.fd = openSync(this.segmentPath(segment), "a", 0o600);
   }
 
   private segmentPath(n: number) {
@@ -89,7 +89,9 @@ export class ChainStore {
 
   /** Opens (or creates) the chain directory and reads back everything it holds. */
   static open(dir: string, makeGenesis: () => Genesis): { store: ChainStore; state: RecoveredState } {
-    mkdirSync(path.join(dir, "journal"), { recursive: true });
+    // The data directory holds keys (the app's and this chain's faucet): private to its owner.
+    mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    mkdirSync(path.join(dir, "journal"), { recursive: true, mode: 0o700 });
     const genesisPath = path.join(dir, "genesis.json");
     let genesis: Genesis;
     if (existsSync(genesisPath)) {
@@ -161,7 +163,7 @@ export class ChainStore {
     const closed = this.segment;
     closeSync(this.fd);
     this.segment = closed + 1;
-    this.fd = openSync(this.segmentPath(this.segment), "a");
+    this.fd = openSync(this.segmentPath(this.segment), "a", 0o600);
     fsyncDir(path.join(this.dir, "journal"));
     const snapshot = { version: 1, upToSegment: closed, accounts, clock, programs: Object.fromEntries(programs) };
     writeDurably(path.join(this.dir, "snapshot.json"), JSON.stringify(snapshot));
