@@ -1,6 +1,6 @@
 // GET /login: the operators' sign-in form. POST: checks the e-mail and password (rate limited, the same
 // answer whether or not the account exists), then starts a new session (a new token, the old one revoked).
-import { data, redirect, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { CsrfInput, Field, FormAlert } from "~/components/console-form";
 import { createSession } from "~/models/operator-sessions.server";
@@ -11,6 +11,11 @@ import { describeWait } from "~/utils/rate-limit.server";
 import { clientAddress, optionalOperator, pageCsrf, readSmallForm, requireSameSite, safeNext, sessionCookie, sessionToken } from "~/utils/session.server";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: consoleStyles }];
+// A refused sign-in's Retry-After reaches the document response too (Remix copies only Set-Cookie by itself).
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};
 export const meta: MetaFunction = () => [{ title: "Sign in · StableFlow" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
