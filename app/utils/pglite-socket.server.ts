@@ -55,12 +55,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Lock files this process took (a lock naming our pid that is not here was left by an earlier process). */
+const heldHere = new Set<string>();
+
 /** The pid of the live process holding the data directory, if any (a dead holder's lock is stale). */
 export async function embeddedHolder(location: EmbeddedLocation): Promise<number | null> {
   const text = await readFile(location.lockFile, "utf8").catch(() => null);
   const pid = Number(text?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return null;
-  if (pid === process.pid) return null;
+  // Our own pid: held by this very process if it took the lock, else a stale lock whose pid came round again.
+  if (pid === process.pid) return heldHere.has(location.lockFile) ? pid : null;
   return alive(pid) ? pid : null;
 }
 
@@ -76,7 +80,9 @@ export async function lockEmbeddedDataDir(location: EmbeddedLocation, dataDir: s
       const handle = await open(location.lockFile, "wx", 0o600);
       await handle.writeFile(`${process.pid}\n`);
       await handle.close();
+      heldHere.add(location.lockFile);
       return async () => {
+        heldHere.delete(location.lockFile);
         const text = await readFile(location.lockFile, "utf8").catch(() => "");
         if (Number(text.trim()) === process.pid) await rm(location.lockFile, { force: true });
       };
