@@ -17,6 +17,21 @@ function localOriginOf(socket) {
 }
 
 /**
+ * The client's address, for sign-in rate limiting: the peer's, or, when the peer is a reverse proxy on this
+ * machine (loopback), the address that proxy appended last to X-Forwarded-For. Anyone else's header is
+ * ignored, so a remote client cannot choose the address it is counted under.
+ */
+function clientAddressOf(request) {
+  const peer = (request.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  const forwarded = request.headers["x-forwarded-for"];
+  if ((peer === "127.0.0.1" || peer === "::1") && typeof forwarded === "string") {
+    const last = forwarded.split(",").pop()?.trim();
+    if (last) return last.slice(0, 100);
+  }
+  return peer || undefined;
+}
+
+/**
  * Dodo's webhook is answered on Node's request and response directly, ahead of express, static files and
  * Remix: it is the one machine-to-machine hot path, it needs the raw bytes for the signature, and building
  * a Fetch Request and Response per delivery was a tenth of the server's CPU per webhook, express's router
@@ -33,7 +48,8 @@ export function createAppServer(build) {
     createRequestHandler({
       build,
       mode: "production",
-      getLoadContext: (request) => ({ cspNonce: request[CSP_NONCE], localOrigin: localOriginOf(request.socket) }),
+      // clientAddress: what sign-in rate limiting counts per address (app/utils/session.server.ts).
+      getLoadContext: (request) => ({ cspNonce: request[CSP_NONCE], localOrigin: localOriginOf(request.socket), clientAddress: clientAddressOf(request) }),
     }),
   );
   const { serveDodoWebhook, applySecurityHeaders } = build.entry.module;

@@ -243,6 +243,17 @@ describe.each(databaseTargets())("operator access routes on $name", (target) => 
     expect(message(await limited.text())).toMatch(/Too many sign-in attempts.*Wait \d+ minutes/);
   });
 
+  it("POST /login is limited per client address (a proxy on loopback names it in X-Forwarded-For), whichever e-mails it tries", async () => {
+    const { csrf, cookie } = csrfPair();
+    const from = (address: string, email: string) =>
+      postForm(app.server.url, "/login", { email, password: "wrong password", csrf }, { cookie, headers: { "x-forwarded-for": `198.51.100.77, ${address}` } });
+    for (let i = 0; i < 20; i++) expect((await from("203.0.113.9", `spray${i}@example.test`)).status).toBe(401);
+    expect((await from("203.0.113.9", "one.more@example.test")).status).toBe(429);
+    // Another client behind the same proxy is not locked out with it.
+    expect((await from("203.0.113.10", "one.more@example.test")).status).toBe(401);
+    expect(await app.db.prisma.loginAttempt.count({ where: { scope: "ADDRESS", key: "203.0.113.9" } })).toBe(20);
+  });
+
   it("POST /setup/:token and /invite/:token: refused without the CSRF token, nothing created", async () => {
     const prisma = app.db.prisma;
     const before = await snapshot(app.db);
