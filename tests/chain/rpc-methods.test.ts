@@ -50,6 +50,9 @@ describe.each([
     expect(await connect().getGenesisHash()).toBe(genesis);
     expect((await rpc(chain.current.url, "getHealth")).result).toBe("ok");
     expect((await connection.getVersion())["solana-core"]).toMatch(/^\d+\.\d+\.\d+/);
+    const time = await connection.getBlockTime(second);
+    expect(Math.abs(time! - Date.now() / 1000)).toBeLessThan(600);
+    expect((await rpc(chain.current.url, "getBlockTime", [second + 1_000_000])).error?.code).toBe(-32004);
   });
 
   it("getLatestBlockhash lives 150 blocks and isBlockhashValid says so", async () => {

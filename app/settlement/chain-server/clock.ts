@@ -94,6 +94,13 @@ export class ClusterClock {
     return this.blocks[Math.max(0, this.blocks.length - 1 - depth)]!;
   }
 
+  /** A recent block by slot (the last few hundred are kept). */
+  blockAtSlot(slot: number): Block | undefined {
+    const index = this.blocks.length - 1 - (this.slot - slot);
+    const block = this.blocks[index];
+    return block?.slot === slot ? block : this.blocks.find((b) => b.slot === slot);
+  }
+
   /** The block of a recent blockhash, if it is one. */
   blockOf(blockhash: string): Block | undefined {
     return this.byHash.get(blockhash);

@@ -73,10 +73,12 @@ export const clusterMethods: Record<string, Method> = {
 
   getBlockTime(params, { chain }) {
     const [slot] = parseParams(z.tuple([z.number().int().nonnegative()]), params);
-    const tip = chain.clock.tip;
-    const known = chain.clock.blockAt("processed");
-    if (slot > tip.slot) throw new RpcError(RPC_BLOCK_NOT_AVAILABLE, `Block not available for slot ${slot}`);
-    return slot === known.slot ? known.time : tip.time;
+    const block = chain.clock.blockAtSlot(slot);
+    if (block && block.time > 0) return block.time;
+    // Older blocks are not kept; a slot that holds a transaction still has that transaction's time.
+    const tx = slot <= chain.clock.slot ? chain.history.recent(slot).find((t) => t.slot === slot) : undefined;
+    if (tx) return tx.blockTime;
+    throw new RpcError(RPC_BLOCK_NOT_AVAILABLE, `Block not available for slot ${slot}`);
   },
 
   getLatestBlockhash(params, { chain }) {
