@@ -24,7 +24,10 @@ const { boot, shutdown } = build.entry.module;
 const chainServer = process.env.SOLANA_RPC_URL ? undefined : superviseChainServer();
 if (chainServer) {
   try {
-    await chainServer.ready;
+    const { port } = await chainServer.ready;
+    // STABLEFLOW_CHAIN_PORT=0 asks for any free port: from here on (boot, the workers it starts, a chain
+    // restart) everyone uses the one it got.
+    process.env.STABLEFLOW_CHAIN_PORT = String(port);
   } catch (error) {
     console.error(`stableflow: ${error?.message ?? error}`);
     process.exit(1);

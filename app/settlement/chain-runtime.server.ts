@@ -29,6 +29,8 @@ interface Runtime {
   /** The embedded treasury's set-up, or why there is no treasury. */
   bootstrap: { state: "not_configured" | "starting" | "ready" | "failed"; error?: string };
   demo: boolean;
+  /** Settles when the embedded set-up is done or has given up (at once when there is none). */
+  bootstrapped: Promise<void>;
   stop(): void;
 }
 
@@ -44,7 +46,14 @@ export async function startChainRuntime(env: Env, organizationId: string, option
   const config = chainConfigFromEnv(env);
   const client = getChainClient(config);
   let stopped = false;
-  const current: Runtime = { config, client, bootstrap: { state: "not_configured" }, demo: false, stop: () => void (stopped = true) };
+  const current: Runtime = {
+    config,
+    client,
+    bootstrap: { state: "not_configured" },
+    demo: false,
+    bootstrapped: Promise.resolve(),
+    stop: () => void (stopped = true),
+  };
   if (config.mode === "embedded") {
     const keys = await loadOrCreateEmbeddedKeys(env.STABLEFLOW_DATA_DIR);
     current.signers = { authority: keys["treasury-authority"], feePayer: keys["fee-payer"] };
@@ -57,7 +66,7 @@ export async function startChainRuntime(env: Env, organizationId: string, option
     current.demo = true;
     if (options.bootstrap !== false) {
       current.bootstrap = { state: "starting" };
-      void (async () => {
+      current.bootstrapped = (async () => {
         for (let attempt = 1, delay = 250; !stopped; attempt++, delay = Math.min(delay * 2, 5_000)) {
           try {
             const { state, steps } = await bootstrapEmbeddedTreasury(client, { keys, organizationId });

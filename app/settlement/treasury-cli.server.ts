@@ -87,7 +87,8 @@ export async function runTreasuryCommand(argv: string[], env: Env, io: CliIo): P
   try {
     const args = parseArgs(argv);
     json = args.json;
-    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.STABLEFLOW_DATA_DIR });
+    // While `npm start` holds the embedded database, through its socket.
+    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.STABLEFLOW_DATA_DIR, whenHeld: "connect" });
     let organizationId: string;
     try {
       const org = await db.prisma.organization.findUnique({ where: { slug: args.org } });

@@ -25,18 +25,23 @@ export interface BootResult {
 }
 
 let booting: Promise<BootResult> | undefined;
+const BOOTSTRAP_WAIT_MS = 30_000;
 let payoutRunWorker: PayoutRunWorker | undefined;
 
 export function boot(options: BootOptions = {}): Promise<BootResult> {
   booting ??= (async () => {
     const env = getEnv();
     const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.STABLEFLOW_DATA_DIR });
-    const result = await migrateDatabase(database);
+    // With DATABASE_MIGRATION_URL the owner migrates and grants; the app keeps only DML (decision 010).
+    const result = await migrateDatabase(database, undefined, { migrationUrl: env.DATABASE_MIGRATION_URL });
     const organization = await ensureDefaultOrganization(database.prisma);
     setDatabase(database);
     // The chain and the organization's treasury (embedded: created on first start, in the background).
     // A tampered key file stops the start here with its sentence.
-    await startChainRuntime(env, organization.id);
+    const chain = await startChainRuntime(env, organization.id);
+    // The embedded chain is already up (scripts/serve.mjs waits for it): serve with the treasury ready when
+    // that takes the usual seconds, and let it finish in the background when the chain is slow.
+    await Promise.race([chain.bootstrapped, new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_WAIT_MS).unref())]);
     // Compiles the payout runs webhooks requested (the outbox), including any a previous process left.
     // On PostgreSQL it can run in its own process: a compile (40 ms at 100,000 recipients, and the
     // statements around it) then neither blocks this event loop nor takes its core from webhooks.

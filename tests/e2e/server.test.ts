@@ -1,9 +1,9 @@
 // The real `npm start` server process (scripts/serve.mjs over the production build): it boots on
 // embedded defaults, reports its database in /healthz, keeps its data across restarts, and refuses a
 // bad configuration with a sentence, not a stack trace.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +18,8 @@ import { loadMigrations } from "~/utils/migrations.server";
 import { paymentEvent, signedDelivery } from "../mocks/dodo";
 import { postgresTarget, realPostgresUrl, type TestDatabase } from "../setup/databases";
 import { childPids } from "../setup/processes";
+import { startTestChain, type TestChain } from "../setup/chain";
+import { createSplitWorld } from "../setup/chain-split";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,8 +39,11 @@ interface Running {
 }
 
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, STABLEFLOW_ENV: "development", LOG_LEVEL: "info", ...extra };
+  // STABLEFLOW_CHAIN_PORT=0: the embedded chain on any free port, so test files can run side by side.
+  const env: NodeJS.ProcessEnv = { ...process.env, STABLEFLOW_ENV: "development", LOG_LEVEL: "info", STABLEFLOW_CHAIN_PORT: "0", ...extra };
   if (!("DATABASE_URL" in extra)) delete env.DATABASE_URL;
+  // Two roles (.ci/run): the migration role comes with the database it belongs to, never from this process.
+  if (!("DATABASE_MIGRATION_URL" in extra)) delete env.DATABASE_MIGRATION_URL;
   return env;
 }
 
@@ -83,6 +88,7 @@ async function runToExit(extra: Record<string, string>): Promise<{ code: number 
 describe("npm start server", () => {
   let dataDir: string;
   let migrationCount: number;
+  let firstChain: { genesisHash: string; slot: number; treasury: Record<string, unknown> };
   beforeAll(async () => {
     migrationCount = (await loadMigrations()).length;
     if (!existsSync("build/server/index.js")) throw new Error("no app build: run `npm run build` (npm test does it first)");
@@ -100,6 +106,16 @@ describe("npm start server", () => {
       expect(health.headers.get("cache-control")).toBe("no-store");
       const body = await health.json();
       expect(body).toMatchObject({ status: "ok", database: { mode: "embedded", status: "ready", migrations: migrationCount } });
+      // The embedded chain is up with the demo treasury funded once: 1,000,000 sUSD in its vault.
+      expect(body.chain).toMatchObject({
+        mode: "embedded",
+        status: "ready",
+        cluster: "localnet",
+        treasury: { vaultBalance: "1000000000000", decimals: 6, symbol: "sUSD" },
+      });
+      expect(body.chain.genesisHash).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
+      expect(body.chain.slot).toBeGreaterThan(0);
+      firstChain = body.chain;
       const page = await fetch(`${server.url}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("StableFlow");
@@ -122,6 +138,10 @@ describe("npm start server", () => {
     const body = await (await fetch(`${server.url}/healthz`)).json();
     expect(body.database).toMatchObject({ mode: "embedded", status: "ready", migrations: migrationCount });
     expect(server.output()).toContain('"migrationsApplied":0');
+    // The same chain, mint, treasury and vault balance: nothing created or funded a second time.
+    expect(body.chain).toMatchObject({ status: "ready", genesisHash: firstChain.genesisHash, treasury: firstChain.treasury });
+    expect(body.chain.slot).toBeGreaterThanOrEqual(firstChain.slot);
+    expect(server.output()).toMatch(/"msg":"embedded treasury ready".*"steps":\[\]/);
     expect(await stopServer(server)).toBe(0);
 
     // Then nothing was lost, re-created or re-migrated
@@ -132,6 +152,22 @@ describe("npm start server", () => {
       expect(orgs[0].id).toBe(firstOrg.id);
     } finally {
       await db.close();
+    }
+  });
+
+  it("error: a tampered chain key file stops the start with a sentence naming the file", async () => {
+    // Given the data directory's treasury authority replaced by another valid keypair
+    const file = path.join(dataDir, "keys", "treasury-authority.json");
+    const original = await readFile(file, "utf8");
+    await writeFile(file, JSON.stringify(Array.from(Keypair.generate().secretKey)), { mode: 0o600 });
+    try {
+      const { code, output } = await runToExit({ STABLEFLOW_DATA_DIR: dataDir });
+      expect(code).toBe(1);
+      expect(output).toContain(`stableflow: key file ${path.resolve(file)}`);
+      expect(output).toContain("not the treasury-authority key");
+      expect(output).not.toMatch(/\n\s+at /);
+    } finally {
+      await writeFile(file, original, { mode: 0o600 });
     }
   });
 
@@ -222,7 +258,8 @@ describe("npm start server", () => {
   it.runIf(realPostgresUrl())("boots on a real PostgreSQL server given DATABASE_URL", async () => {
     const db: TestDatabase = await postgresTarget.create();
     try {
-      const server = await startServer({ DATABASE_URL: db.url!, STABLEFLOW_DATA_DIR: dataDir });
+      // With two roles the server boots as the app's role and migrates as the owner, as in production.
+      const server = await startServer({ DATABASE_URL: db.url!, ...(db.migrationUrl ? { DATABASE_MIGRATION_URL: db.migrationUrl } : {}), STABLEFLOW_DATA_DIR: dataDir });
       try {
         const body = await (await fetch(`${server.url}/healthz`)).json();
         expect(body).toMatchObject({ status: "ok", database: { mode: "postgres", status: "ready", migrations: migrationCount } });
@@ -233,6 +270,70 @@ describe("npm start server", () => {
       }
     } finally {
       await db.destroy();
+    }
+  });
+});
+
+// The same server on a chain it reaches only by SOLANA_RPC_URL (a chain process of its own on another
+// port): no embedded chain is started, the treasury comes from STABLEFLOW_MINT and the authority's keypair
+// file and is created by `npm run treasury -- init` while the server runs, and /healthz reports it exactly
+// as it does on the embedded chain.
+describe("npm start server on SOLANA_RPC_URL", () => {
+  let chain: TestChain;
+  let dataDir: string;
+  let authorityFile: string;
+  let mint: string;
+  beforeAll(async () => {
+    chain = await startTestChain({ separate: true, slotMs: 100 });
+    dataDir = await mkdtemp(path.join(os.tmpdir(), "sf-rpc-"));
+    const authority = Keypair.generate();
+    authorityFile = path.join(dataDir, "authority.json");
+    await writeFile(authorityFile, JSON.stringify(Array.from(authority.secretKey)), { mode: 0o600 });
+    const world = await createSplitWorld(chain.url, { organizationId: "00000000-0000-4000-8000-000000000000" });
+    // A mint the operator's authority can deposit: created by the world's authority, minted to ours.
+    mint = world.mint.toBase58();
+    await world.client.confirmSignature(await world.client.read("airdrop", (c) => c.requestAirdrop(authority.publicKey, 5_000_000_000)));
+    await world.mintTo(authority.publicKey, 3_000_000n);
+  });
+  afterAll(async () => {
+    await chain?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("serves the treasury created by npm run treasury while it runs, reporting it like the embedded chain", async () => {
+    const env = { STABLEFLOW_DATA_DIR: dataDir, SOLANA_RPC_URL: chain.url, STABLEFLOW_AUTHORITY_KEYPAIR: authorityFile, STABLEFLOW_MINT: mint };
+    const server = await startServer(env);
+    try {
+      // No embedded chain: the server's only children are its own.
+      expect(childPids(server.child.pid!, "chain-server.mjs")).toEqual([]);
+      const before = await (await fetch(`${server.url}/healthz`)).json();
+      expect(before.status).toBe("degraded");
+      expect(before.chain).toMatchObject({ mode: "rpc", status: "not_configured" });
+      expect(before.chain.error).toContain("npm run treasury -- init");
+
+      const cli = (...args: string[]) =>
+        spawnSync(process.execPath, ["node_modules/tsx/dist/cli.mjs", "scripts/treasury.ts", ...args], {
+          env: childEnv(env),
+          encoding: "utf8",
+          timeout: 120_000,
+        });
+      const init = cli("init", "--json");
+      expect(init.status, init.stderr + init.stdout).toBe(0);
+      const fund = cli("fund", "2.5", "--json");
+      expect(fund.status, fund.stderr + fund.stdout).toBe(0);
+      const funded = JSON.parse(fund.stdout.trim().split("\n").pop()!);
+
+      const after = await (await fetch(`${server.url}/healthz`)).json();
+      expect(after.status).toBe("ok");
+      expect(after.chain).toMatchObject({
+        mode: "rpc",
+        status: "ready",
+        rpcUrl: `${chain.url}/`,
+        genesisHash: await chain.connection.getGenesisHash(),
+        treasury: { address: funded.treasury, vault: funded.vault, mint, vaultBalance: "2500000", decimals: 6 },
+      });
+    } finally {
+      expect(await stopServer(server)).toBe(0);
     }
   });
 });

@@ -21,6 +21,8 @@ export interface SplitWorld {
   identity: TreasuryIdentity;
   /** New recipient token accounts (associated accounts of fresh wallets). */
   newRecipients(count: number): Promise<PublicKey[]>;
+  /** Mints `amount` base units into `owner`'s associated token account (created if missing). */
+  mintTo(owner: PublicKey, amount: bigint): Promise<PublicKey>;
   /** Runs one execute_split; resolves its signature. */
   split(args: { runId: Uint8Array; batchIndex: number; transfers: { tokenAccount: PublicKey; amount: bigint }[] }): Promise<string>;
 }
@@ -63,6 +65,17 @@ export async function createSplitWorld(rpcUrl: string, options: { organizationId
       }
       for (let i = 0; i < instructions.length; i += 8) await client.sendInstructions(instructions.slice(i, i + 8), authority);
       return accounts;
+    },
+    async mintTo(owner, amount) {
+      const ata = getAssociatedTokenAddressSync(mint, owner, true, TOKEN_PROGRAM_ID);
+      await client.sendInstructions(
+        [
+          createAssociatedTokenAccountIdempotentInstruction(authority.publicKey, ata, owner, mint, TOKEN_PROGRAM_ID),
+          createMintToCheckedInstruction(mint, ata, authority.publicKey, amount, 6, [], TOKEN_PROGRAM_ID),
+        ],
+        authority,
+      );
+      return ata;
     },
     async split({ runId, batchIndex, transfers }) {
       const { signature } = await client.sendInstructions(
