@@ -1,0 +1,149 @@
+// What the public verification page may know about an address: every settled split that paid it, through
+// the recipients whose wallet it is or the token account it is. Each payout carries its batch's whole
+// published transfer list (token accounts and amounts, in instruction order: what the plan hash commits
+// to, and public on chain anyway) and nothing else of other recipients; no recipient names, no payments,
+// no customers. Scoped by the address alone: an organization appears only through a payout to it.
+import type { PrismaClient } from "~/generated/prisma/client";
+
+export interface PublishedTransfer {
+  tokenAccount: string;
+  /** Token base units. */
+  amount: bigint;
+}
+
+export interface SettledPayout {
+  /** The split batch (the proof's key in URLs). */
+  batchId: string;
+  organizationName: string;
+  /** For deriving the organization's treasury on the server; never shown. */
+  organizationId: string;
+  /** The payout run's UUID; on chain its 16 bytes (`runIdBytes`). */
+  runId: string;
+  batchIndex: number;
+  /** The treasury whose SplitRecord the batch wrote, as the batch recorded it (null before migration 0008). */
+  treasury: string | null;
+  /** The token account this address was paid through, and how much. */
+  tokenAccount: string;
+  amount: bigint;
+  decimals: number;
+  /** This payout's entry in `transfers`. */
+  position: number;
+  signature: string;
+  slot: bigint;
+  /** When the executor recorded the confirmation. */
+  confirmedAt: Date;
+  transfers: PublishedTransfer[];
+}
+
+export interface SettledPayoutPage {
+  payouts: SettledPayout[];
+  /** How many settled payouts the address has in all. */
+  total: number;
+}
+
+/** The 16 bytes a run's UUID is on chain (the run id of its SplitRecords and plan hashes). */
+export function runIdBytes(runId: string): Uint8Array {
+  const hex = runId.replaceAll("-", "");
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new TypeError(`not a UUID: ${runId}`);
+  return Uint8Array.from(Buffer.from(hex, "hex"));
+}
+
+/** Batch items that paid `address` in a batch the chain confirmed. */
+function paidItems(address: string) {
+  return {
+    transfer: { OR: [{ tokenAccount: address }, { recipient: { walletAddress: address } }] },
+    batch: { events: { some: { status: "CONFIRMED" as const } } },
+  };
+}
+
+const PAYOUT_SELECT = {
+  batchId: true,
+  position: true,
+  transfer: { select: { tokenAccount: true, amount: true } },
+  batch: {
+    select: {
+      batchIndex: true,
+      treasury: true,
+      run: { select: { id: true, organizationId: true, tokenDecimals: true, organization: { select: { name: true } } } },
+      events: {
+        where: { status: "CONFIRMED" as const },
+        orderBy: { seq: "desc" as const },
+        take: 1,
+        select: { signature: true, slot: true, createdAt: true },
+      },
+    },
+  },
+} as const;
+
+async function withTransferLists(
+  prisma: PrismaClient,
+  items: Awaited<ReturnType<typeof findItems>>,
+): Promise<SettledPayout[]> {
+  const batchIds = [...new Set(items.map((item) => item.batchId))];
+  const lists = new Map<string, PublishedTransfer[]>();
+  if (batchIds.length > 0) {
+    const rows = await prisma.splitBatchItem.findMany({
+      where: { batchId: { in: batchIds } },
+      orderBy: [{ batchId: "asc" }, { position: "asc" }],
+      select: { batchId: true, transfer: { select: { tokenAccount: true, amount: true } } },
+    });
+    for (const row of rows) {
+      const list = lists.get(row.batchId) ?? [];
+      list.push({ tokenAccount: row.transfer.tokenAccount, amount: row.transfer.amount });
+      lists.set(row.batchId, list);
+    }
+  }
+  return items.map((item) => {
+    const confirmed = item.batch.events[0];
+    return {
+      batchId: item.batchId,
+      organizationName: item.batch.run.organization.name,
+      organizationId: item.batch.run.organizationId,
+      runId: item.batch.run.id,
+      batchIndex: item.batch.batchIndex,
+      treasury: item.batch.treasury,
+      tokenAccount: item.transfer.tokenAccount,
+      amount: item.transfer.amount,
+      decimals: item.batch.run.tokenDecimals,
+      position: item.position,
+      // A CONFIRMED event always has both (split_batch_events CHECKs).
+      signature: confirmed.signature!,
+      slot: confirmed.slot!,
+      confirmedAt: confirmed.createdAt,
+      transfers: lists.get(item.batchId) ?? [],
+    };
+  });
+}
+
+function findItems(prisma: PrismaClient, where: ReturnType<typeof paidItems> & { batchId?: string }, page?: { skip: number; take: number }) {
+  return prisma.splitBatchItem.findMany({
+    where,
+    orderBy: [{ batch: { createdAt: "desc" } }, { batchId: "asc" }, { position: "asc" }],
+    select: PAYOUT_SELECT,
+    ...(page ?? {}),
+  });
+}
+
+/**
+ * The settled payouts to `address` (a wallet or a token account; canonical base58, parsed by the caller),
+ * newest batch first, `take` of them from `skip`.
+ */
+export async function findSettledPayouts(
+  prisma: PrismaClient,
+  address: string,
+  page: { skip?: number; take: number },
+): Promise<SettledPayoutPage> {
+  const where = paidItems(address);
+  const [total, items] = await Promise.all([
+    prisma.splitBatchItem.count({ where }),
+    findItems(prisma, where, { skip: page.skip ?? 0, take: page.take }),
+  ]);
+  return { payouts: await withTransferLists(prisma, items), total };
+}
+
+/** The one settled payout of batch `batchId` to `address`, or null when that batch did not pay it. */
+export async function findSettledPayout(prisma: PrismaClient, address: string, batchId: string): Promise<SettledPayout | null> {
+  const items = await findItems(prisma, { ...paidItems(address), batchId }, { skip: 0, take: 1 });
+  const [payout] = await withTransferLists(prisma, items);
+  return payout ?? null;
+}
