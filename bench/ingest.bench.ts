@@ -97,7 +97,9 @@ function freePort(): Promise<number> {
 async function startServer(env: Record<string, string>): Promise<ChildProcess> {
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") profiles the server process.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, "scripts/serve.mjs"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // DATABASE_MIGRATION_URL of this process names another database than the bench's own: never passed on.
+  const { DATABASE_MIGRATION_URL: _notPassedOn, ...inherited } = process.env;
+  const child = spawn(process.execPath, [...nodeArgs, "scripts/serve.mjs"], { env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
   await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,8 @@ try {
   const env = getEnv();
   const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.STABLEFLOW_DATA_DIR });
   try {
-    const result = await migrateDatabase(db);
+    // DATABASE_MIGRATION_URL: migrate as the owner role and grant DATABASE_URL's role its DML.
+    const result = await migrateDatabase(db, undefined, { migrationUrl: env.DATABASE_MIGRATION_URL });
     console.log(
       `${db.mode} database at ${db.location}: applied ${result.applied.length} migration(s)` +
         (result.applied.length ? ` (${result.applied.join(", ")})` : "") +

@@ -7,8 +7,9 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "~/generated/prisma/client";
-import { loadMigrations, migrate, type MigrateResult, type SqlSession } from "./migrations.server";
+import { loadMigrations, migrate, MigrationError, type MigrateResult, type SqlSession } from "./migrations.server";
 import { redactDatabaseUrl } from "./env.server";
+import { ensurePrivateDir } from "./secret-files.server";
 import type { SqlStatement, SqlTransaction } from "./sql.server";
 import { embeddedHolder, embeddedLocation, lockEmbeddedDataDir, serveEmbeddedSocket, socketDatabaseUrl, waitForSocket, DataDirInUseError, type EmbeddedSocket } from "./pglite-socket.server";
 
@@ -192,9 +193,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       const viaSocket = await openDatabase({ databaseUrl: socketDatabaseUrl(shared), poolSize: 1 });
       return { ...viaSocket, location: `embedded PGlite in ${path.resolve(dataDir, "pglite")}, through process ${holder}'s socket` };
     }
+    // The data directory also keeps secrets (the simulator's webhook key, chain keys): private, 0700.
+    await ensurePrivateDir(dataDir);
     unlock = await lockEmbeddedDataDir(shared, path.resolve(dataDir));
     const dir = path.resolve(dataDir, "pglite");
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     pglite = new PGlite(dir);
     location = dir;
     await pglite.waitReady;
@@ -236,9 +239,45 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   };
 }
 
-export async function migrateDatabase(db: Database, migrationsDir?: string): Promise<MigrateResult> {
+export interface MigrateDatabaseOptions {
+  /**
+   * DATABASE_MIGRATION_URL: migrate as this (owner) role instead of `db`'s, then grant `db`'s role the DML
+   * it needs on every table (see migrations.server.ts). PostgreSQL only.
+   */
+  migrationUrl?: string;
+}
+
+export async function migrateDatabase(db: Database, migrationsDir?: string, options: MigrateDatabaseOptions = {}): Promise<MigrateResult> {
   const migrations = await loadMigrations(migrationsDir);
-  return db.withSession((session) => migrate(session, migrations));
+  if (!options.migrationUrl) return db.withSession((session) => migrate(session, migrations));
+  if (db.mode !== "postgres") throw new Error("DATABASE_MIGRATION_URL needs DATABASE_URL: the embedded database has one role");
+  // Who the app is, asked of the server rather than read from the URL (a pooler may rename the user).
+  const [app] = await db.query<{ role: string; database: string }>({
+    name: "sf_app_identity",
+    text: "SELECT current_user AS role, current_database() AS database",
+    values: [],
+  });
+  const owner = await openDatabase({ databaseUrl: options.migrationUrl, poolSize: 1 });
+  try {
+    return await owner.withSession(async (session) => {
+      const [me] = await session.query<{ role: string; database: string }>("SELECT current_user AS role, current_database() AS database");
+      if (me!.database !== app!.database) {
+        throw new MigrationError(
+          "MIGRATION_DATABASE_MISMATCH",
+          `DATABASE_MIGRATION_URL names database ${me!.database} but DATABASE_URL names ${app!.database}: both must reach the same database`,
+        );
+      }
+      if (me!.role === app!.role) {
+        throw new MigrationError(
+          "MIGRATION_APP_ROLE_PRIVILEGED",
+          `DATABASE_URL and DATABASE_MIGRATION_URL both connect as ${app!.role}: the app must connect as a role of its own with only the DML it needs`,
+        );
+      }
+      return migrate(session, migrations, { appRole: app!.role });
+    });
+  } finally {
+    await owner.close();
+  }
 }
 
 // The process-wide database. Kept on globalThis so that every copy of this module (the server
