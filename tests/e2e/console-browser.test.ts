@@ -13,6 +13,7 @@ import { startAppServer, type AppServer } from "../setup/app-server";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = path.resolve("artifacts/screenshots");
+const adminPassword = "the first admin's long password";
 delete process.env.STABLEFLOW_PUBLIC_URL;
 
 describe("operator access in a browser", () => {
@@ -86,7 +87,6 @@ describe("operator access in a browser", () => {
   }
 
   it("setup link -> first admin -> invitations -> the operator signs in -> a viewer cannot change roles", async () => {
-    const adminPassword = "the first admin's long password";
     const token = await issueSetupTokenIfNoOperator(db.prisma);
     expect(token).not.toBeNull();
 
@@ -174,5 +174,22 @@ describe("operator access in a browser", () => {
 
     // Nothing on any page broke the CSP or threw.
     expect(problems.filter((p) => !/Failed to load resource: the server responded with a status of 40[0134]/.test(p))).toEqual([]);
+  });
+
+  it("works without JavaScript: sign in, read the overview and the team, log out everywhere (plain form posts)", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    contexts.push(context);
+    const page = await context.newPage();
+    await signIn(page, "ada@acme.test", adminPassword);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Acme Payouts");
+    await expect(page.locator("#runs-heading").textContent()).resolves.toBe("Payout runs by state");
+    await page.goto(`${server.url}/console/team`);
+    await expect(page.locator(`tr[data-operator="vera@acme.test"]`).textContent()).resolves.toContain("viewer");
+    const admin = await db.prisma.operator.findFirstOrThrow({ where: { email: "ada@acme.test" } });
+    expect(await db.prisma.operatorSession.count({ where: { operatorId: admin.id, revokedAt: null } })).toBeGreaterThan(1);
+    await page.getByRole("button", { name: "Log out everywhere" }).click();
+    await page.waitForURL(/\/login$/);
+    // Every session of the admin ended, the one in the other browser too.
+    expect(await db.prisma.operatorSession.count({ where: { operatorId: admin.id, revokedAt: null } })).toBe(0);
   });
 });
