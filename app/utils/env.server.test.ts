@@ -73,6 +73,11 @@ describe("parseEnv", () => {
     expect(parseEnv(PRODUCTION).STABLEFLOW_PUBLIC_URL).toBe("https://pay.example.com");
   });
 
+  it("error: production refuses DODO_PAYMENTS_BASE_URL (the live key would go to a double)", () => {
+    const error = configError({ ...PRODUCTION, DODO_PAYMENTS_BASE_URL: "http://127.0.0.1:9999" });
+    expect(error.problems.map((p) => p.variable)).toEqual(["DODO_PAYMENTS_BASE_URL"]);
+  });
+
   it("STABLEFLOW_PUBLIC_URL is kept as an origin: a trailing slash is dropped", () => {
     expect(parseEnv({ STABLEFLOW_PUBLIC_URL: "https://pay.example.com/" }).STABLEFLOW_PUBLIC_URL).toBe("https://pay.example.com");
     expect(parseEnv({ STABLEFLOW_PUBLIC_URL: "http://127.0.0.1:8080" }).STABLEFLOW_PUBLIC_URL).toBe("http://127.0.0.1:8080");

@@ -149,6 +149,10 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     if (!env.DODO_PAYMENTS_WEBHOOK_KEY) {
       problems.push({ variable: "DODO_PAYMENTS_WEBHOOK_KEY", message: "required in production" });
     }
+    if (env.DODO_PAYMENTS_BASE_URL) {
+      // It would send the live API key to whatever it names: it exists for local doubles only.
+      problems.push({ variable: "DODO_PAYMENTS_BASE_URL", message: "not allowed in production (it points the SDK at a local double)" });
+    }
     if (!env.DATABASE_URL) {
       problems.push({ variable: "DATABASE_URL", message: "required in production (the embedded database is for development)" });
     }
