@@ -8,6 +8,9 @@ export type ClusterLabel = "mainnet-beta" | "devnet" | "testnet" | "localnet";
 
 const ClusterContext = createContext<ClusterLabel>("localnet");
 
+/** Names the cluster for the links inside it, on pages other than the explorer's own (e.g. /verify). */
+export const ClusterProvider = ClusterContext.Provider;
+
 function publicLink(cluster: ClusterLabel, kind: "tx" | "address", id: string): string | undefined {
   if (cluster === "localnet") return undefined;
   return `https://explorer.solana.com/${kind}/${encodeURIComponent(id)}${cluster === "mainnet-beta" ? "" : `?cluster=${cluster}`}`;

@@ -6,8 +6,8 @@
 //                decodes to the proof's run, batch, recipient count, total and plan hash;
 //   plan hash    sha256 over the published transfer list, with the program's domain separation, equals the
 //                hash the program recomputed and stored;
-//   transaction  the transaction ran execute_split for this batch and raised this token account's balance
-//                by exactly the amount.
+//   transaction  the transaction ran execute_split for this batch in the proof's slot and raised this token
+//                account's balance (of the proof's mint and decimals, when it names them) by exactly the amount.
 import { Connection, PublicKey } from "@solana/web3.js";
 import { z } from "zod";
 import { decodeSplitRecord, splitExecutedEvents, splitPlanHash, splitRecordAddress } from "./program";
@@ -73,6 +73,46 @@ export function parsePayoutProof(input: unknown): PayoutProof {
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+export interface PayoutProofInput {
+  programId: PublicKey;
+  cluster: { genesisHash: string; name?: string };
+  treasury: PublicKey;
+  mint?: PublicKey;
+  decimals?: number;
+  /** The run's 16 on-chain bytes. */
+  runId: Uint8Array;
+  batchIndex: number;
+  /** The batch's transfers in instruction order. */
+  transfers: readonly { tokenAccount: string; amount: bigint }[];
+  position: number;
+  signature: string;
+  slot: bigint | number;
+}
+
+/**
+ * The proof document of one payout: what a recipient downloads and `npm run verify` reads. The SplitRecord
+ * address is derived here (never taken from storage), and the result passes through the same parser a
+ * downloaded file does.
+ */
+export function buildPayoutProof(input: PayoutProofInput): PayoutProof {
+  return parsePayoutProof({
+    kind: "stableflow.payout-proof",
+    version: 1,
+    programId: input.programId.toBase58(),
+    cluster: input.cluster.name === undefined ? { genesisHash: input.cluster.genesisHash } : { ...input.cluster },
+    treasury: input.treasury.toBase58(),
+    ...(input.mint ? { mint: input.mint.toBase58() } : {}),
+    ...(input.decimals === undefined ? {} : { decimals: input.decimals }),
+    splitRecord: splitRecordAddress({ treasury: input.treasury, runId: input.runId, batchIndex: input.batchIndex, programId: input.programId }).toBase58(),
+    runId: hex(input.runId),
+    batchIndex: input.batchIndex,
+    transfers: input.transfers.map((t) => ({ tokenAccount: t.tokenAccount, amount: t.amount.toString() })),
+    position: input.position,
+    signature: input.signature,
+    slot: Number(input.slot),
+  });
+}
 
 function transfersOf(proof: PayoutProof) {
   return proof.transfers.map((t) => ({ tokenAccount: new PublicKey(t.tokenAccount), amount: BigInt(t.amount) }));
@@ -184,9 +224,18 @@ async function transactionCheck(
   if (index < 0 || !post) {
     return { check: "transaction", ok: false, detail: `transaction ${proof.signature} did not pay ${mine.tokenAccount.toBase58()}` };
   }
+  if (proof.mint !== undefined && post.mint !== proof.mint) {
+    return { check: "transaction", ok: false, detail: `${mine.tokenAccount.toBase58()} holds ${post.mint}, not the proof's token ${proof.mint}` };
+  }
+  if (proof.decimals !== undefined && post.uiTokenAmount.decimals !== proof.decimals) {
+    return { check: "transaction", ok: false, detail: `the token has ${post.uiTokenAmount.decimals} decimals on chain, the proof says ${proof.decimals}` };
+  }
   const rose = BigInt(post.uiTokenAmount.amount) - BigInt(pre?.uiTokenAmount.amount ?? "0");
   if (rose !== mine.amount) {
     return { check: "transaction", ok: false, detail: `${mine.tokenAccount.toBase58()} rose by ${rose} in that transaction, not by ${mine.amount}` };
+  }
+  if (tx.slot !== proof.slot) {
+    return { check: "transaction", ok: false, detail: `transaction ${proof.signature} landed in slot ${tx.slot}, the proof says slot ${proof.slot}` };
   }
   return { check: "transaction", ok: true, detail: `${mine.tokenAccount.toBase58()} rose by exactly ${mine.amount} in slot ${tx.slot}` };
 }
