@@ -1,8 +1,10 @@
-// The embedded chain through its JSON-RPC against LiteSVM in process, and prints ONE JSON line:
+// Measures the embedded chain through its JSON-RPC against LiteSVM in process, and prints ONE JSON line:
 // send-to-confirmed latency of a plain SPL token transfer through Connection (p50/p99, arrivals
 // spread uniformly over a slot), getAccountInfo calls per second, transfers per second sent through
 // the RPC (signed beforehand) and executed straight in LiteSVM (the same transfer, signed beforehand),
-// and their ratio (getAccountInfo through Connection with a node:http fetch, and with web3.js's default). Run: npm run bench:chain  (BENCH_CHAIN_SLOT_MS, default 400: the chain's default).
+// and their ratio. getAccountInfo is read through Connection with a node:http fetch (the headline), with
+// web3.js's default fetch, and as plain JSON-RPC posts (the server's own capacity).
+// Run: npm run bench:chain   (BENCH_CHAIN_SLOT_MS, default 400: the chain's default slot time)
 import http from "node:http";
 import { Connection, Keypair, SystemProgram, Transaction } from "@solana/web3.js";
 import {
@@ -96,6 +98,35 @@ async function accountReads(connection: Connection, world: TokenWorld) {
   return calls / ((performance.now() - started) / 1000);
 }
 
+/** The server's own capacity: the same getAccountInfo as plain JSON-RPC posts, no client library. */
+async function rawAccountReads(url: string, world: TokenWorld) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: READ_CONCURRENCY });
+  const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "getAccountInfo", params: [world.accounts[0]!.toBase58(), { encoding: "base64" }] });
+  const post = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.on("data", (chunk) => (text += chunk));
+        res.on("end", () => (text.includes('"lamports"') ? resolve() : reject(new Error(`unexpected answer: ${text}`))));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  let calls = 0;
+  const started = performance.now();
+  const deadline = started + READ_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: READ_CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        await post();
+        calls += 1;
+      }
+    }),
+  );
+  agent.destroy();
+  return calls / ((performance.now() - started) / 1000);
+}
+
 async function rpcSends(connection: Connection, world: TokenWorld) {
   const { blockhash } = await connection.getLatestBlockhash();
   const raws = Array.from({ length: SEND_COUNT }, (_, i) => transferTx(world, 0, 1, BigInt(1_000 + i), blockhash).serialize());
@@ -163,6 +194,7 @@ async function main() {
     say(`getAccountInfo for ${READ_SECONDS} s, ${READ_CONCURRENCY} at a time, web3.js's default fetch then a node:http one`);
     const readsDefaultFetch = await accountReads(connection, world);
     const reads = await accountReads(new Connection(chain.url, { commitment: "confirmed", fetch: keepAliveFetch() }), world);
+    const readsRaw = await rawAccountReads(chain.url, world);
     say(`${SEND_COUNT} signed transfers through sendTransaction, ${SEND_CONCURRENCY} at a time`);
     const sends = await rpcSends(connection, world);
     say(`${DIRECT_COUNT} signed transfers straight into LiteSVM`);
@@ -175,6 +207,7 @@ async function main() {
       rpc_send_ms_p50: round(latency.sendP50, 2),
       rpc_calls_per_s: round(reads, 0),
       rpc_calls_per_s_default_fetch: round(readsDefaultFetch, 0),
+      rpc_calls_per_s_raw_http: round(readsRaw, 0),
       rpc_send_tx_per_s: round(sends, 0),
       litesvm_direct_tx_per_s: round(direct, 0),
       overhead_ratio: round(direct / sends, 2),

@@ -36,6 +36,7 @@ describe.each([
     const supply = START_BALANCE * BigInt(ACCOUNTS);
     // A reproducible plan: which accounts each transfer moves between, and when each round's kill lands.
     const seed = Number(process.env.CHAIN_CRASH_SEED ?? Date.now() % 1_000_000);
+    console.info(`chain crash test: CHAIN_CRASH_SEED=${seed} replays this schedule`);
     const plan = fc.sample(fc.record({ from: fc.nat(ACCOUNTS - 1), to: fc.nat(ACCOUNTS - 2), amount: fc.integer({ min: 1, max: 1_000 }) }), { numRuns: TRANSFERS, seed });
     const killDelays = fc.sample(fc.integer({ min: 0, max: 200 }), { numRuns: ROUNDS, seed: seed + 1 });
 
