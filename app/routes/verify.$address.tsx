@@ -39,6 +39,12 @@ export default function VerifyAddress() {
         <h1>Payouts to this address</h1>
         <p className="mono-wrap"><code data-testid="address">{address}</code></p>
         <VerifyForm defaultValue={address} />
+        {result.canSign ? (
+          <p>
+            <Link to={`/verify/${address}/balances`} data-testid="balances-link">Held-back balances</Link>{" "}
+            <span className="muted">(what is kept for you or owed back, and why: sign a message with this wallet to see them)</span>
+          </p>
+        ) : null}
         <p className="muted" data-testid="cluster">
           Cluster: {result.cluster === "localnet" ? "local chain (test data, no real money)" : result.cluster}
         </p>

@@ -185,6 +185,8 @@ export async function loadVerifyPage(args: { address: string | undefined; page: 
     {
       kind: "payouts" as const,
       address: parsed.address,
+      // An on-curve address is a wallet that can sign: its holder may look up held-back balances.
+      canSign: PublicKey.isOnCurve(new PublicKey(parsed.address).toBytes()),
       cluster: chain?.cluster ?? chainConfigFromEnv(getEnv()).cluster ?? "localnet",
       chainError,
       total: found.total,
