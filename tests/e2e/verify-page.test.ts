@@ -12,7 +12,10 @@ import { Connection, Keypair } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
 import { parsePayoutProof, verifyPayoutProof, type PayoutProof } from "~/settlement/payout-proof";
+import { stopChainRuntime } from "~/settlement/chain-runtime.server";
 import { splitRecordAddress } from "~/settlement/program";
+import { loadVerifyPage } from "~/settlement/verify-pages.server";
+import { resetEnvForTests } from "~/utils/env.server";
 import { useServedApp } from "../setup/app-server";
 import { useTestChain } from "../setup/chain";
 import { createSplitWorld, type SplitWorld } from "../setup/chain-split";
@@ -284,6 +287,26 @@ describe("/verify", () => {
     expect(await limited!.text()).toContain("Too many lookups from your address");
     expect((await get(`/verify/${nobody}/proof/${settled.batchId}`, client)).status).toBe(429);
     expect((await get(`/verify/${nobody}`, "203.0.113.78")).status).toBe(200);
+  });
+
+  it("the page's loader, configured for devnet but answered by another chain, fails the cluster check and names devnet", async () => {
+    // In this process (the served build keeps its own configuration): the loader the route calls.
+    process.env.SOLANA_CLUSTER = "devnet";
+    resetEnvForTests();
+    try {
+      const answer = await loadVerifyPage({ address: recipients[0].wallet, page: null, context: { clientAddress: "192.0.2.200" } });
+      const page = answer.data;
+      expect(page.cluster).toBe("devnet");
+      const payout = page.payouts.find((p) => p.batchId === settled.batchId)!;
+      expect(payout.verification.state).toBe("failed");
+      const checks = payout.verification.state === "unchecked" ? [] : payout.verification.checks;
+      expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual(["cluster"]);
+      expect(checks[0].detail).toContain("the proof is for EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG: wrong cluster");
+    } finally {
+      delete process.env.SOLANA_CLUSTER;
+      resetEnvForTests();
+      stopChainRuntime();
+    }
   });
 
   it("`npm run verify --rpc` verifies the downloaded proof with the StableFlow server stopped", async () => {
