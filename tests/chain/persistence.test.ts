@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Keypair, LAMPORTS_PER_SOL, PublicKey, SendTransactionError } from "@solana/web3.js";
 import { describe, expect, it } from "vitest";
-import { useTestChain } from "../setup/chain";
+import { startTestChain, useTestChain } from "../setup/chain";
 import { fundedKeypair, rpc, tokenAmount, tokenWorld, transferTx, waitForStatus } from "./helpers";
 
 const PROGRAM_ID = new PublicKey(JSON.parse(readFileSync("idl/stableflow_payouts.json", "utf8")).address);
@@ -102,6 +102,11 @@ describe.each([
     const { blockhash } = await connection.getLatestBlockhash();
     const refused = await connection.sendRawTransaction(transferTx(world, 1, 2, 1n, blockhash).serialize()).catch((e: SendTransactionError) => e);
     expect((refused as SendTransactionError).transactionError.message).toMatch(/custom program error: 0x11/); // TokenError::AccountFrozen
+  });
+
+  it("error: a second chain server on the same data directory is refused while the first runs", async () => {
+    await expect(startTestChain({ dataDir: chain.current.dataDir })).rejects.toThrow(/in use by process \d+/);
+    expect(typeof (await chain.current.connection.getSlot())).toBe("number");
   });
 
   it("test-only setAccount is journaled and survives a SIGKILL", async () => {

@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -93,6 +94,7 @@ export class ChainStore {
     // The data directory holds keys (the app's and this chain's faucet): private to its owner.
     mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
     mkdirSync(path.join(dir, "journal"), { recursive: true, mode: 0o700 });
+    lockDirectory(dir);
     const genesisPath = path.join(dir, "genesis.json");
     let genesis: Genesis;
     if (existsSync(genesisPath)) {
@@ -173,6 +175,40 @@ export class ChainStore {
 
   close(): void {
     closeSync(this.fd);
+    rmSync(path.join(this.dir, LOCK_FILE), { force: true });
+  }
+}
+
+const LOCK_FILE = "LOCK";
+
+/**
+ * One process per chain directory: two appending to one journal would interleave their histories. The
+ * lock holds the owner's pid; a lock whose process is gone (a SIGKILL) is taken over.
+ */
+function lockDirectory(dir: string): void {
+  const file = path.join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx", mode: 0o600 });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const owner = Number(readFileSync(file, "utf8").trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      throw new ChainStoreError(`the chain data in ${dir} is in use by process ${owner} (another chain server running?)`);
+    }
+    rmSync(file, { force: true });
+  }
+  throw new ChainStoreError(`cannot lock ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
