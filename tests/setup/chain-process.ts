@@ -130,7 +130,16 @@ export async function startTestChain(options: TestChainOptions = {}): Promise<Te
     },
     async restart() {
       if (child && child.exitCode === null && child.signalCode === null) await chain.kill("SIGTERM");
-      await launch();
+      // The same port again: an outgoing connection may briefly hold it (ephemeral ports share the range).
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await launch();
+          return;
+        } catch (error) {
+          if (attempt >= 5 || !/port \d+ or \d+ is in use/.test(String((error as Error).message))) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
     },
     async stop() {
       if (child) await chain.kill("SIGTERM");
