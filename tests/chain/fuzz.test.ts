@@ -2,6 +2,7 @@
 // each gets a JSON-RPC error (never an internal error, never a dropped connection but for oversize),
 // and the server keeps serving. Run in both modes; CHAIN_FUZZ_RUNS changes the count.
 import fc from "fast-check";
+import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { METHOD_NAMES } from "~/settlement/chain-server/rpc";
 import { useTestChain } from "../setup/chain";
@@ -94,5 +95,32 @@ describe.each([
     const health = await fetch(chain.current.url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"method":"getSlot"}' });
     expect(typeof (await health.json()).result).toBe("number");
     expect(process.kill(pid, 0)).toBe(true);
+  });
+
+  it("malformed WebSocket messages get JSON-RPC errors and the subscription socket keeps working", { timeout: 120_000 }, async () => {
+    const socket = new WebSocket(chain.current.wsUrl);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+    });
+    const replies: { id?: unknown; error?: { code: number }; result?: unknown; method?: string }[] = [];
+    socket.on("message", (data) => replies.push(JSON.parse(String(data))));
+    const messages = fc.sample(
+      fc.oneof(
+        fc.string({ maxLength: 100 }),
+        json.map((v) => JSON.stringify(v)),
+        fc.record({ jsonrpc: fc.constant("2.0"), id: fc.nat(), method: fc.constantFrom("signatureSubscribe", "accountSubscribe", "slotUnsubscribe", "nope"), params: fc.array(param, { maxLength: 3 }) }).map((v) => JSON.stringify(v)),
+      ),
+      { numRuns: 200, seed: 7 },
+    );
+    for (const message of messages) socket.send(message);
+    socket.send(JSON.stringify({ jsonrpc: "2.0", id: "slots", method: "slotSubscribe" }));
+    const deadline = Date.now() + 60_000;
+    while (!replies.some((r) => r.method === "slotNotification") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(replies.some((r) => r.method === "slotNotification")).toBe(true);
+    const errors = replies.filter((r) => r.error);
+    expect(errors.length).toBeGreaterThan(0);
+    for (const reply of errors) expect([-32700, -32600, -32601, -32602]).toContain(reply.error!.code);
+    socket.close();
   });
 });
