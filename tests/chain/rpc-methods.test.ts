@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
   AddressLookupTableProgram,
+  ComputeBudgetProgram,
   Connection,
   Keypair,
   LAMPORTS_PER_SOL,
@@ -17,7 +18,7 @@ import {
   VersionedTransaction,
   type TokenBalance,
 } from "@solana/web3.js";
-import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "@solana/spl-token";
+import { createAssociatedTokenAccountInstruction, getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { describe, expect, it } from "vitest";
 import { useTestChain } from "../setup/chain";
 import { DECIMALS, fundedKeypair, rpc, send, tokenAmount, tokenWorld, transferTx, waitForStatus } from "./helpers";
@@ -141,6 +142,25 @@ describe.each([
       const payer = keys.indexOf(world.payer.publicKey.toBase58());
       expect(tx!.meta!.preBalances[payer]! - tx!.meta!.postBalances[payer]!).toBe(10_000);
     }
+  });
+
+  it("the associated token account program and ComputeBudget are there", async () => {
+    const connection = connect();
+    const world = await tokenWorld(connection, 1, 0n);
+    const owner = Keypair.generate().publicKey;
+    const ata = getAssociatedTokenAddressSync(world.mint, owner);
+    const signature = await send(connection, world.payer, [
+      ComputeBudgetProgram.setComputeUnitLimit({ units: 100_000 }),
+      createAssociatedTokenAccountInstruction(world.payer.publicKey, ata, owner, world.mint),
+    ]);
+    const account = await connection.getParsedAccountInfo(ata);
+    expect(account.value?.data).toMatchObject({ parsed: { type: "account", info: { mint: world.mint.toBase58(), owner: owner.toBase58() } } });
+    const tx = await connection.getTransaction(signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+    // The limit the ComputeBudget instruction set (less its own units), not the default 200,000 per instruction.
+    const budget = tx!.meta!.logMessages!.map((line) => /^Program ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL consumed \d+ of (\d+) compute units$/.exec(line)?.[1]).find(Boolean);
+    expect(Number(budget)).toBeGreaterThan(99_000);
+    expect(Number(budget)).toBeLessThanOrEqual(100_000);
+    expect(tx!.meta!.innerInstructions!.length).toBeGreaterThan(0); // the ATA program's CPIs
   });
 
   it("simulateTransaction: logs and units, replaceRecentBlockhash, sigVerify, post-state accounts", async () => {
