@@ -123,6 +123,10 @@ export class Chain {
     if (isNew) this.setAccounts("genesis", [[this.faucet.publicKey.toBase58(), { lamports: FAUCET_LAMPORTS, owner: SystemProgram.programId.toBase58(), executable: false, data: new Uint8Array() }]]);
   }
 
+  get slotMs(): number {
+    return this.options.slotMs;
+  }
+
   start(): void {
     this.clock.start();
   }

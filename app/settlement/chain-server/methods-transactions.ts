@@ -233,7 +233,7 @@ export const transactionMethods: Record<string, Method> = {
   },
 };
 
-function transactionResponse(tx: StoredTransaction, encoding: "json" | "jsonParsed" | "base64" | "base58", withVersion: boolean) {
+export function transactionResponse(tx: StoredTransaction, encoding: "json" | "jsonParsed" | "base64" | "base58", withVersion: boolean) {
   const decoded = decodeTransaction(decodeBase64(tx.raw));
   const parsed = encoding === "jsonParsed";
   let transaction: unknown;

@@ -3,6 +3,7 @@
 // becomes an internal error for that request only: no input can take the server down.
 import { RpcError, RPC_INTERNAL_ERROR, RPC_INVALID_REQUEST, RPC_METHOD_NOT_FOUND, RPC_PARSE_ERROR } from "./errors";
 import { accountMethods } from "./methods-accounts";
+import { blockMethods } from "./methods-blocks";
 import { clusterMethods } from "./methods-cluster";
 import { testMethods } from "./methods-test";
 import { transactionMethods } from "./methods-transactions";
@@ -10,7 +11,7 @@ import type { Method, MethodContext } from "./params";
 
 export const MAX_BATCH = 100;
 
-const methods = new Map<string, Method>(Object.entries({ ...clusterMethods, ...accountMethods, ...transactionMethods }));
+const methods = new Map<string, Method>(Object.entries({ ...clusterMethods, ...accountMethods, ...transactionMethods, ...blockMethods }));
 const testOnly = new Map<string, Method>(Object.entries(testMethods));
 
 export const METHOD_NAMES = [...methods.keys(), ...testOnly.keys()];
