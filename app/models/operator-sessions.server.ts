@@ -96,3 +96,15 @@ export async function revokeSessionInOrganization(prisma: PrismaClient, organiza
   });
   return result.count === 1;
 }
+
+/** Ends every session of an operator of `organizationId`; null when no such operator is in it. */
+export async function revokeOperatorSessionsInOrganization(prisma: PrismaClient, organizationId: string, operatorId: string, now: Date = new Date()): Promise<number | null> {
+  const target = await prisma.operator.findFirst({ where: { id: operatorId, organizationId }, select: { id: true } });
+  if (!target) return null;
+  return revokeAllSessions(prisma, target.id, now);
+}
+
+/** True when the session is one of the operator's own. */
+export async function isOwnSession(prisma: PrismaClient, operatorId: string, sessionId: string): Promise<boolean> {
+  return (await prisma.operatorSession.count({ where: { id: sessionId, operatorId } })) === 1;
+}

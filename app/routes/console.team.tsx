@@ -5,7 +5,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { CsrfInput, Field, FormAlert, RoleSelect } from "~/components/console-form";
-import { revokeAllSessions, revokeSessionInOrganization } from "~/models/operator-sessions.server";
+import { isOwnSession, revokeAllSessions, revokeOperatorSessionsInOrganization, revokeSessionInOrganization } from "~/models/operator-sessions.server";
 import {
   ChangeRoleSchema,
   changeRole,
@@ -96,17 +96,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
       case "revoke-operator-sessions": {
         const parsed = OperatorIdSchema.safeParse({ operatorId: form.get("operatorId") });
         if (!parsed.success) return data<ActionResult>({ intent, message: "Choose an operator." }, { status: 400 });
-        const target = await prisma.operator.findFirst({ where: { id: parsed.data.operatorId, organizationId: actor.organizationId }, select: { id: true } });
-        if (!target) throw new OperatorError("NOT_IN_ORGANIZATION", "There is no such operator in your organization.");
-        const count = await revokeAllSessions(prisma, target.id);
-        if (target.id === auth.operatorId) return redirect("/login", { headers: { "Set-Cookie": clearedSessionCookie() } });
+        const count = await revokeOperatorSessionsInOrganization(prisma, actor.organizationId, parsed.data.operatorId);
+        if (count === null) throw new OperatorError("NOT_IN_ORGANIZATION", "There is no such operator in your organization.");
+        if (parsed.data.operatorId === auth.operatorId) return redirect("/login", { headers: { "Set-Cookie": clearedSessionCookie() } });
         return data<ActionResult>({ intent, done: `${count} session${count === 1 ? "" : "s"} ended.` });
       }
       case "revoke-session": {
         const parsed = z.object({ sessionId: z.uuid() }).safeParse({ sessionId: form.get("sessionId") });
         if (!parsed.success) return data<ActionResult>({ intent, message: "Choose a session." }, { status: 400 });
         // Anyone may end their own sessions; only admins those of others (still within the organization).
-        const own = await prisma.operatorSession.findFirst({ where: { id: parsed.data.sessionId, operatorId: auth.operatorId }, select: { id: true } });
+        const own = await isOwnSession(prisma, auth.operatorId, parsed.data.sessionId);
         if (!own && !roleAtLeast(auth.role, "ADMIN")) throw forbidden(auth, "ADMIN");
         const ended = await revokeSessionInOrganization(prisma, actor.organizationId, parsed.data.sessionId);
         if (!ended) return data<ActionResult>({ intent, message: "That session had ended already or is not in your organization." }, { status: 404 });

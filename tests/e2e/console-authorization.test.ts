@@ -241,7 +241,7 @@ describe.each(databaseTargets())("operator access routes on $name", (target) => 
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(message(await limited.text())).toMatch(/Too many sign-in attempts.*Wait \d+ minutes/);
-  });
+   }, 240_000);
 
   it("POST /login is limited per client address (a proxy on loopback names it in X-Forwarded-For), whichever e-mails it tries", async () => {
     const { csrf, cookie } = csrfPair();
@@ -252,7 +252,7 @@ describe.each(databaseTargets())("operator access routes on $name", (target) => 
     // Another client behind the same proxy is not locked out with it.
     expect((await from("203.0.113.10", "one.more@example.test")).status).toBe(401);
     expect(await app.db.prisma.loginAttempt.count({ where: { scope: "ADDRESS", key: "203.0.113.9" } })).toBe(20);
-  });
+   }, 240_000);
 
   it("POST /setup/:token and /invite/:token: refused without the CSRF token, nothing created", async () => {
     const prisma = app.db.prisma;

@@ -14,6 +14,8 @@ import { startAppServer, type AppServer } from "../setup/app-server";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = path.resolve("artifacts/screenshots");
 const adminPassword = "the first admin's long password";
+// Three browser profiles and a dozen page loads: generous on a loaded 2-core machine.
+const BROWSER_TEST_TIMEOUT_MS = 300_000;
 delete process.env.STABLEFLOW_PUBLIC_URL;
 
 describe("operator access in a browser", () => {
@@ -174,7 +176,7 @@ describe("operator access in a browser", () => {
 
     // Nothing on any page broke the CSP or threw.
     expect(problems.filter((p) => !/Failed to load resource: the server responded with a status of 40[0134]/.test(p))).toEqual([]);
-  });
+   }, BROWSER_TEST_TIMEOUT_MS);
 
   it("works without JavaScript: sign in, read the overview and the team, log out everywhere (plain form posts)", async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
@@ -191,5 +193,5 @@ describe("operator access in a browser", () => {
     await page.waitForURL(/\/login$/);
     // Every session of the admin ended, the one in the other browser too.
     expect(await db.prisma.operatorSession.count({ where: { operatorId: admin.id, revokedAt: null } })).toBe(0);
-  });
+   }, BROWSER_TEST_TIMEOUT_MS);
 });

@@ -13,6 +13,8 @@ import { verifyPassword } from "~/utils/passwords.server";
 import { postgresTarget, realPostgresUrl } from "../setup/databases";
 
 const TSX = path.resolve("node_modules/.bin/tsx");
+// Each CLI run is a fresh Node process loading tsx, Prisma and pg: seconds apiece on a loaded machine.
+const CLI_TEST_TIMEOUT_MS = 300_000;
 
 interface Run {
   code: number | null;
@@ -103,7 +105,7 @@ describe("npm run operator on the embedded database", () => {
     // Every one of the holder's transactions committed around the CLI's statements.
     expect(await holder.prisma.auditLog.count({ where: { action: "test.tick" } })).toBe(writes);
     expect(writes).toBeGreaterThan(0);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it("error: a password as an argument, a short one from stdin, and a bad role are refused; nothing is created", async () => {
     const before = await holder!.prisma.operator.count();
@@ -117,7 +119,7 @@ describe("npm run operator on the embedded database", () => {
     expect(role.code).toBe(2);
     expect(role.stderr).toContain("--role");
     expect(await holder!.prisma.operator.count()).toBe(before);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it("error: a second process may not open a held directory itself (db:migrate is told who holds it)", async () => {
     const migrate = await new Promise<Run>((resolve, reject) => {
@@ -131,7 +133,7 @@ describe("npm run operator on the embedded database", () => {
     });
     expect(migrate.code).not.toBe(0);
     expect(migrate.stderr).toContain(`is open in process ${process.pid}`);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it("with nobody holding the directory, the CLI opens it itself, and leaves it free", async () => {
     await holder!.close();
@@ -142,7 +144,7 @@ describe("npm run operator on the embedded database", () => {
     // Free again: this process can take it.
     holder = await openDatabase({ dataDir });
     expect(await holder.prisma.operator.count({ where: { email: "boss@acme.test" } })).toBe(1);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 });
 
 describe.runIf(realPostgresUrl())("npm run operator on PostgreSQL", () => {
@@ -163,5 +165,5 @@ describe.runIf(realPostgresUrl())("npm run operator on PostgreSQL", () => {
     expect(created.code).toBe(0);
     const admin = await db.prisma.operator.findFirstOrThrow({ where: { email: "first@example.test" } });
     expect(admin.role).toBe("ADMIN");
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 });
