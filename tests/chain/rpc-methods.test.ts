@@ -188,9 +188,12 @@ describe.each([
     expect(replaced.value.unitsConsumed).toBeGreaterThan(0);
     expect(replaced.value.logs).toContain("Program 11111111111111111111111111111111 success");
     expect(replaced.value.accounts?.[0]?.lamports).toBe(LAMPORTS_PER_SOL);
-    expect((replaced.value as { replacementBlockhash?: { blockhash: string } }).replacementBlockhash?.blockhash).toBe(
-      (await connection.getLatestBlockhash("processed")).blockhash,
-    );
+    // The tip's blockhash at the time (the slot may have moved on since): valid, with its lifetime.
+    const replacement = (replaced.value as { replacementBlockhash?: { blockhash: string; lastValidBlockHeight: number } }).replacementBlockhash!;
+    expect((await connection.isBlockhashValid(replacement.blockhash, { commitment: "processed" })).value).toBe(true);
+    const height = await connection.getBlockHeight("processed");
+    expect(replacement.lastValidBlockHeight).toBeGreaterThan(height);
+    expect(replacement.lastValidBlockHeight).toBeLessThanOrEqual(height + 150);
     expect(await connection.getBalance(to)).toBe(0);
     const withSig = await connection.simulateTransaction(stale, { sigVerify: true, replaceRecentBlockhash: false });
     expect(withSig.value.err).toBeTruthy();

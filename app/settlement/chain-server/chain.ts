@@ -24,7 +24,7 @@ import {
   transactionFee,
   type DecodedTransaction,
 } from "./codec";
-import { transactionErrorJson, type TransactionErrorJson } from "./errors";
+import { RpcError, RPC_INVALID_PARAMS, transactionErrorJson, type TransactionErrorJson } from "./errors";
 import { TransactionHistory, type StoredTransaction, type TokenBalanceJson } from "./history";
 import { ChainStore, type JournalRecord, type StoredAccount } from "./store";
 import { isMintData, isTokenAccountData, readMint, readTokenAccount, uiTokenAmount } from "./tokens";
@@ -175,6 +175,8 @@ export class Chain {
     let result;
     try {
       result = tx.version === "legacy" ? this.svm.simulateLegacyTransaction(tx.raw) : this.svm.simulateVersionedTransaction(tx.raw);
+    } catch (error) {
+      throw refusedByRuntime(error);
     } finally {
       this.svm.setSigverify(true);
     }
@@ -203,13 +205,18 @@ export class Chain {
     const accountKeys = [...tx.staticKeys, ...loaded.writable, ...loaded.readonly];
     const writable = accountKeys.filter((_, i) => (i < tx.staticKeys.length ? isStaticWritable(tx, i) : i < tx.staticKeys.length + loaded.writable.length));
     const pre = accountKeys.map((key) => this.account(key));
-    const result = tx.version === "legacy" ? this.svm.sendLegacyTransaction(tx.raw) : this.svm.sendVersionedTransaction(tx.raw);
-    const failed = result instanceof FailedTransactionMetadata;
-    const meta = failed ? result.meta() : (result as TransactionMetadata);
-    const err = failed ? transactionErrorJson(result.err()) : null;
+    let result;
+    try {
+      result = tx.version === "legacy" ? this.svm.sendLegacyTransaction(tx.raw) : this.svm.sendVersionedTransaction(tx.raw);
+    } catch (error) {
+      throw refusedByRuntime(error);
+    }
+    const failure = result instanceof FailedTransactionMetadata ? result : undefined;
+    const meta = failure ? failure.meta() : (result as TransactionMetadata);
+    const err = failure ? transactionErrorJson(failure.err()) : null;
     const post = accountKeys.map((key) => this.account(key));
     // A refusal before execution charges no fee: the fee payer is untouched and nothing was committed.
-    if (failed && typeof result.err() === "number" && (pre[0]?.lamports ?? 0n) === (post[0]?.lamports ?? 0n)) {
+    if (failure && typeof failure.err() === "number" && (pre[0]?.lamports ?? 0n) === (post[0]?.lamports ?? 0n)) {
       return { landed: false, outcome: outcomeOf(meta, err) };
     }
     const outcome = outcomeOf(meta, err);
@@ -344,6 +351,11 @@ export class Chain {
     this.store.snapshot(accounts, this.clockRecords, this.programs);
     this.recordsSinceSnapshot = 0;
   }
+}
+
+/** LiteSVM throws (rather than failing the transaction) for bytes it cannot sanitize: the sender's error. */
+function refusedByRuntime(error: unknown): RpcError {
+  return new RpcError(RPC_INVALID_PARAMS, `invalid transaction: ${(error as Error)?.message ?? String(error)}`);
 }
 
 function outcomeOf(meta: TransactionMetadata, err: TransactionErrorJson | null): ExecutionOutcome {
