@@ -79,6 +79,14 @@ const EnvSchema = z.object({
   STABLEFLOW_CHAIN_TEST_MODE: booleanFlag.optional(),
   // Production refuses the simulator and the embedded chain unless this says otherwise.
   STABLEFLOW_ALLOW_SIMULATOR: booleanFlag.default(false),
+  // Settlement (docs/decisions/012-settlement-executor.md): runs transferring at least this many token base
+  // units need two different operators' approval (unset: one); executors (default 1 in the server process
+  // on PGlite, 2 processes of their own on PostgreSQL; 0: none here); the most a split offers as priority
+  // fee, in micro-lamports per compute unit; the first-run demo (recipients, a policy) on a fresh embedded start.
+  STABLEFLOW_APPROVAL_THRESHOLD: z.coerce.bigint({ error: "expected whole token base units" }).positive().optional(),
+  STABLEFLOW_EXECUTORS: z.coerce.number({ error: "expected a count" }).int().min(0).max(32).optional(),
+  STABLEFLOW_MAX_PRIORITY_FEE: z.coerce.bigint({ error: "expected micro-lamports per compute unit" }).nonnegative().default(100_000n),
+  STABLEFLOW_DEMO: booleanFlag.optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
