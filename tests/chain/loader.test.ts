@@ -10,6 +10,7 @@ import {
   SYSVAR_RENT_PUBKEY,
   Transaction,
   TransactionInstruction,
+  VersionedTransaction,
   type Connection,
 } from "@solana/web3.js";
 import { describe, expect, it } from "vitest";
@@ -79,9 +80,11 @@ async function writeBuffer(connection: Connection, payer: Keypair, elf: Buffer):
     SystemProgram.createAccount({ fromPubkey: payer.publicKey, newAccountPubkey: buffer.publicKey, lamports: await connection.getMinimumBalanceForRentExemption(size), space: size, programId: LOADER }),
     initializeBuffer(buffer.publicKey, payer.publicKey),
   ], [buffer]);
-  const { blockhash } = await connection.getLatestBlockhash();
+  let blockhash = "";
   const signatures: string[] = [];
   for (let offset = 0; offset < elf.length; offset += CHUNK) {
+    // A fresh blockhash every few chunks: at 50 ms slots one lives 7.5 s, and a loaded machine is slow.
+    if ((offset / CHUNK) % 8 === 0) blockhash = (await connection.getLatestBlockhash()).blockhash;
     const tx = new Transaction({ feePayer: payer.publicKey, recentBlockhash: blockhash }).add(write(buffer.publicKey, payer.publicKey, offset, elf.subarray(offset, offset + CHUNK)));
     tx.sign(payer);
     signatures.push(await connection.sendRawTransaction(tx.serialize()));
@@ -92,11 +95,16 @@ async function writeBuffer(connection: Connection, payer: Keypair, elf: Buffer):
 
 /** Calls the program with junk data: its own error (not "program not found") proves it loaded. */
 async function invokeLogs(connection: Connection, payer: Keypair, program: PublicKey): Promise<string[]> {
-  const { blockhash } = await connection.getLatestBlockhash();
-  const tx = new Transaction({ feePayer: payer.publicKey, recentBlockhash: blockhash }).add(new TransactionInstruction({ programId: program, keys: [], data: Buffer.alloc(8, 7) }));
-  tx.sign(payer);
-  const result = await connection.simulateTransaction(tx);
-  return result.value.logs ?? [];
+  // A program deployed in a slot runs from the next one, as on a cluster: retry for a few slots.
+  for (let attempt = 0; ; attempt += 1) {
+    const { blockhash } = await connection.getLatestBlockhash();
+    const tx = new Transaction({ feePayer: payer.publicKey, recentBlockhash: blockhash }).add(new TransactionInstruction({ programId: program, keys: [], data: Buffer.alloc(8, 7) }));
+    tx.sign(payer);
+    // Versioned: web3.js re-blockhashes a legacy Transaction from a 30 s cache, longer than 150 blocks of 50 ms.
+    const logs = (await connection.simulateTransaction(new VersionedTransaction(tx.compileMessage()))).value.logs ?? [];
+    if (logs.length > 0 || attempt >= 50) return logs;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 describe("the upgradeable loader through transactions", () => {
@@ -123,8 +131,6 @@ describe("the upgradeable loader through transactions", () => {
     expect(new PublicKey(data!.data.subarray(13, 45)).equals(payer.publicKey)).toBe(true);
     expect(await connection.getAccountInfo(buffer)).toBeNull(); // the deploy drains the buffer
 
-    // A program deployed in a slot runs from the next one, as on a cluster.
-    await new Promise((resolve) => setTimeout(resolve, 200));
     const logs = await invokeLogs(connection, payer, program.publicKey);
     expect(logs[0]).toBe(`Program ${program.publicKey.toBase58()} invoke [1]`);
     expect(logs.at(-1)).toMatch(new RegExp(`^Program ${program.publicKey.toBase58()} failed: custom program error: 0x`));

@@ -14,7 +14,8 @@ describe.each([
   { mode: "embedded", separate: false },
   { mode: "rpc", separate: true },
 ])("chain persistence ($mode)", ({ separate }) => {
-  const chain = useTestChain({ separate });
+  // 100 ms slots: a blockhash lives 15 s, longer than a restart on a loaded machine.
+  const chain = useTestChain({ separate, slotMs: 100 });
 
   it("after SIGKILL: the same getTransaction answer, the same accounts and genesis, later slots", async () => {
     const connection = chain.current.connection;

@@ -108,6 +108,8 @@ export async function startTestChain(options: TestChainOptions = {}): Promise<Te
 
   const ready = await launch();
   port = ready.port;
+  // Beware web3.js's 30 s blockhash cache (legacy simulateTransaction(tx) and sendTransaction(tx, signers)
+  // re-blockhash from it): at 50 ms slots a blockhash lives 7.5 s. Sign with getLatestBlockhash instead.
   const connection = new Connection(ready.url, { commitment: "confirmed", disableRetryOnRateLimit: true });
 
   const waitExit = (proc: ChildProcess) =>
