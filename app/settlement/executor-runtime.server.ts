@@ -103,6 +103,8 @@ export async function startExecutors(
   let passing: Promise<void> | undefined;
   const reconcile = async () => {
     if (passing) return passing;
+    // No executor here (a process that only approves): nothing to reconcile with.
+    if (contexts.length === 0) return;
     passing = (async () => {
       try {
         const result = await reconcileOpenRuns(contexts[0]!, options.approval ?? {});

@@ -246,8 +246,12 @@ export const FAST_EXECUTOR: ExecutorOptions = {
 };
 
 /** Executors in this process on the world's database (queue opened for them, closed by stop()). */
-export async function startTestExecutors(world: SettlementWorld, options: ExecutorOptions = {}): Promise<RunningExecutors> {
-  return startExecutors(world.db, { client: world.client, signers: world.signers, target: world.target }, { ...FAST_EXECUTOR, ...options });
+export async function startTestExecutors(world: SettlementWorld, options: ExecutorOptions & { rpcUrl?: string } = {}): Promise<RunningExecutors> {
+  // A client of its own when the executors go through another URL (a fault proxy).
+  const client = options.rpcUrl
+    ? new ChainClient({ mode: "rpc", rpcUrl: options.rpcUrl, displayUrl: options.rpcUrl, programId: PROGRAM_ID }, { retry: { attempts: 8, maxDelayMs: 2_000 } })
+    : world.client;
+  return startExecutors(world.db, { client, signers: world.signers, target: world.target }, { ...FAST_EXECUTOR, ...options });
 }
 
 /** The process's queue without executors (for approving in a test that runs executors elsewhere). */
