@@ -3,6 +3,8 @@
 // request/response (the production server mounts it ahead of Remix, see scripts/app.mjs).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { recordDodoWebhook, type WebhookDatabase } from "~/models/webhook-events.server";
+import { recordFailedDelivery } from "~/models/webhook-failures.server";
+import { ConstraintViolationError, toDatabaseError } from "~/utils/db-errors.server";
 import { log } from "~/utils/log.server";
 import { DodoPayloadError, parseDodoWebhookEvent } from "./dodo-events";
 import {
@@ -167,13 +169,37 @@ export async function processDodoWebhook(request: WebhookRequest, deps: DodoWebh
     return answer(401, { error: "invalid signature" });
   }
 
+  // Verified from here on: whatever is wrong with the body, it is Dodo's and it is kept (FAILED, 202), so
+  // Dodo's retries stop and an operator can replay it after a fix; a 4xx would only make Dodo retry the
+  // same bytes for a day and then drop them.
+  const keepFailed = async (eventType: string | null, error: string): Promise<WebhookAnswer> => {
+    const stored = await recordFailedDelivery(resolved.db, {
+      webhookId: verified.webhookId,
+      timestampSeconds: verified.timestampSeconds,
+      rawBody,
+      headers,
+      eventType,
+      error,
+    });
+    if (stored === "duplicate") return answer(200, { status: "duplicate" });
+    if (stored === "conflict") return answer(200, { status: "conflict" });
+    return answer(202, { status: "failed", error });
+  };
+
+  let json: unknown;
   let event;
   try {
-    event = parseDodoWebhookEvent(JSON.parse(rawBody));
+    json = JSON.parse(rawBody);
+    event = parseDodoWebhookEvent(json);
   } catch (error) {
     const issues = error instanceof DodoPayloadError ? error.issues : ["body is not JSON"];
-    log.warn("webhook payload refused", { webhookId: verified.webhookId, issues });
-    return answer(400, { error: "malformed payload", issues });
+    const claimedType = typeof (json as { type?: unknown } | undefined)?.type === "string" ? (json as { type: string }).type : null;
+    try {
+      return await keepFailed(claimedType, `${error instanceof DodoPayloadError ? error.message : "body is not JSON"}: ${issues.join("; ")}`);
+    } catch (storeError) {
+      log.error("webhook could not be stored FAILED", { webhookId: verified.webhookId, error: describe(storeError) });
+      return answer(500, { error: "internal error" });
+    }
   }
 
   try {
@@ -185,8 +211,19 @@ export async function processDodoWebhook(request: WebhookRequest, deps: DodoWebh
       event,
     });
     if (outcome.kind === "duplicate") return answer(200, { status: "duplicate" });
+    if (outcome.kind === "conflict") return answer(200, { status: "conflict" });
     return answer(200, { status: "recorded", changes: outcome.changes.length });
   } catch (error) {
+    // The ledger refused a value (a CHECK, a missing column value): the same bytes would fail the same way
+    // on every retry, so they are kept FAILED instead of answering 5xx for a day.
+    const typed = toDatabaseError(error);
+    if (typed instanceof ConstraintViolationError && (typed.code === "CHECK_VIOLATION" || typed.code === "NOT_NULL_VIOLATION")) {
+      try {
+        return await keepFailed(event.type, `the ledger refused the delivery: ${typed.message}`);
+      } catch (storeError) {
+        log.error("webhook could not be stored FAILED", { webhookId: verified.webhookId, error: describe(storeError) });
+      }
+    }
     // 5xx so Dodo retries; nothing was committed, so the retry starts from a clean slate.
     log.error("webhook recording failed", {
       webhookId: verified.webhookId,
@@ -195,6 +232,10 @@ export async function processDodoWebhook(request: WebhookRequest, deps: DodoWebh
     });
     return answer(500, { error: "internal error" });
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** For a Fetch Request (the Remix route, tests). */

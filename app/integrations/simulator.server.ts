@@ -3,7 +3,7 @@
 import type { PrismaClient } from "~/generated/prisma/client";
 import type { Env } from "~/utils/env.server";
 import { getCheckoutByDodoSession } from "~/models/checkout.server";
-import { findPaymentWithDisputes } from "~/models/payments.server";
+import { findPaymentWithDisputes } from "~/models/payment-views.server";
 import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } from "./dodo-payloads.server";
 import { STABLEFLOW_METADATA } from "./dodo-events";
 import { getWebhookSecret, simulatorAllowed } from "./dodo.server";

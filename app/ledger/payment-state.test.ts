@@ -26,8 +26,9 @@ const paymentObservation: fc.Arbitrary<PaymentObservation> = fc.record({
   observedAtMs: fc.integer({ min: T0, max: T0 + 4 }),
   totalAmount: fc.bigInt({ min: 1n, max: 10_000_000n }),
   currency: fc.constantFrom("USD", "EUR"),
-  settlementAmount: fc.bigInt({ min: 1n, max: 10_000_000n }),
-  settlementCurrency: fc.constant("USD"),
+  settlementAmount: fc.option(fc.bigInt({ min: 1n, max: 10_000_000n }), { nil: null }),
+  settlementCurrency: fc.option(fc.constant("USD"), { nil: null }),
+  checkoutSessionId: fc.constantFrom(null, "cks_1"),
 });
 
 const refundObservation: fc.Arbitrary<PaymentObservation> = fc.record({
@@ -37,6 +38,8 @@ const refundObservation: fc.Arbitrary<PaymentObservation> = fc.record({
   observedAtMs: fc.integer({ min: T0, max: T0 + 4 }),
   amount: fc.option(fc.bigInt({ min: 1n, max: 1_000_000n }), { nil: null }),
   currency: fc.option(fc.constantFrom("USD", "EUR"), { nil: null }),
+  isPartial: fc.constantFrom(null, true, false),
+  createdAtMs: fc.integer({ min: T0, max: T0 + 2 }),
 });
 
 const disputeObservation: fc.Arbitrary<PaymentObservation> = fc.record({
@@ -47,6 +50,7 @@ const disputeObservation: fc.Arbitrary<PaymentObservation> = fc.record({
   observedAtMs: fc.integer({ min: T0, max: T0 + 4 }),
   amount: fc.bigInt({ min: 1n, max: 1_000_000n }),
   currency: fc.constant("USD"),
+  createdAtMs: fc.integer({ min: T0, max: T0 + 2 }),
 });
 
 const observation = fc.oneof(paymentObservation, refundObservation, disputeObservation);
@@ -143,6 +147,8 @@ describe("payment state fold", () => {
       observedAtMs: T0 + 5,
       amount: 400n,
       currency: "USD",
+      isPartial: true,
+      createdAtMs: T0,
     };
     const paid: PaymentObservation = {
       kind: "payment",
@@ -152,6 +158,7 @@ describe("payment state fold", () => {
       currency: "USD",
       settlementAmount: 950n,
       settlementCurrency: "USD",
+      checkoutSessionId: null,
     };
     const state = foldPaymentObservations([refund, paid]);
     const summary = summarizePaymentState(state);
@@ -169,6 +176,7 @@ describe("payment state fold", () => {
       currency: "USD",
       settlementAmount: 950n,
       settlementCurrency: "USD",
+      checkoutSessionId: null,
     };
     const stale: PaymentObservation = { ...paid, status: "processing", observedAtMs: T0 };
     const state = foldPaymentObservations([paid]);
@@ -186,6 +194,7 @@ describe("payment state fold", () => {
       currency: "USD",
       settlementAmount: 950n,
       settlementCurrency: "USD",
+      checkoutSessionId: null,
     };
     const second: PaymentObservation = { ...first, observedAtMs: T0 + 60_000, settlementAmount: 940n };
     const before = foldPaymentObservations([first]);
@@ -206,6 +215,7 @@ describe("payment state fold", () => {
       observedAtMs: T0 + 100,
       amount: 500n,
       currency: "USD",
+      createdAtMs: T0,
     };
     const lost: PaymentObservation = { ...won, status: "dispute_lost", stage: "pre_arbitration", observedAtMs: T0 + 50 };
     const state = foldPaymentObservations([lost, won]);
@@ -222,12 +232,13 @@ describe("payment state fold", () => {
       currency: "USD",
       settlementAmount: 950n,
       settlementCurrency: "USD",
+      checkoutSessionId: null,
     });
     const state = foldPaymentObservations(
       [
-        { kind: "refund", refundId: "a", status: "succeeded", observedAtMs: T0 + 1, amount: 600n, currency: "USD" },
-        { kind: "refund", refundId: "b", status: "succeeded", observedAtMs: T0 + 2, amount: 400n, currency: "USD" },
-        { kind: "refund", refundId: "c", status: "failed", observedAtMs: T0 + 3, amount: 999n, currency: "USD" },
+        { kind: "refund", refundId: "a", status: "succeeded", observedAtMs: T0 + 1, amount: 600n, currency: "USD", isPartial: true, createdAtMs: T0 },
+        { kind: "refund", refundId: "b", status: "succeeded", observedAtMs: T0 + 2, amount: 400n, currency: "USD", isPartial: true, createdAtMs: T0 },
+        { kind: "refund", refundId: "c", status: "failed", observedAtMs: T0 + 3, amount: 999n, currency: "USD", isPartial: true, createdAtMs: T0 },
       ],
       paid,
     );

@@ -54,8 +54,11 @@ export interface PaymentSnapshot {
   observedAtMs: number;
   totalAmount: bigint;
   currency: string;
-  settlementAmount: bigint;
-  settlementCurrency: string;
+  /** Null while Dodo has not reported the settlement (its schema allows it). */
+  settlementAmount: bigint | null;
+  settlementCurrency: string | null;
+  /** Dodo's checkout session id, when the payment came through a checkout session. */
+  checkoutSessionId: string | null;
 }
 
 export interface RefundSnapshot {
@@ -65,6 +68,10 @@ export interface RefundSnapshot {
   /** Null when Dodo did not report the amount (its schema allows it). */
   amount: bigint | null;
   currency: string | null;
+  /** Dodo's `is_partial`: false with no amount means the whole payment; null when not reported. */
+  isPartial: boolean | null;
+  /** Dodo's `created_at` of the refund (ms), else the event's timestamp: the order of take-backs. */
+  createdAtMs: number;
 }
 
 export interface DisputeSnapshot {
@@ -74,6 +81,8 @@ export interface DisputeSnapshot {
   observedAtMs: number;
   amount: bigint;
   currency: string;
+  /** Dodo's `created_at` of the dispute (ms), else the event's timestamp: the order of take-backs. */
+  createdAtMs: number;
 }
 
 /** One fact reported by one webhook event. */
@@ -111,15 +120,15 @@ function compareStrings(a: string, b: string): number {
 }
 
 function canonicalPayment(p: PaymentSnapshot): string {
-  return [p.status, p.observedAtMs, p.totalAmount, p.currency, p.settlementAmount, p.settlementCurrency].join("|");
+  return [p.status, p.observedAtMs, p.totalAmount, p.currency, p.settlementAmount ?? "", p.settlementCurrency ?? "", p.checkoutSessionId ?? ""].join("|");
 }
 
 function canonicalRefund(r: RefundSnapshot): string {
-  return [r.refundId, r.status, r.observedAtMs, r.amount ?? "", r.currency ?? ""].join("|");
+  return [r.refundId, r.status, r.observedAtMs, r.amount ?? "", r.currency ?? "", r.isPartial ?? "", r.createdAtMs].join("|");
 }
 
 function canonicalDispute(d: DisputeSnapshot): string {
-  return [d.disputeId, d.stage, d.status, d.observedAtMs, d.amount, d.currency].join("|");
+  return [d.disputeId, d.stage, d.status, d.observedAtMs, d.amount, d.currency, d.createdAtMs].join("|");
 }
 
 /** Total order on payment snapshots; equal only when every field is equal. */
@@ -293,7 +302,8 @@ export function diffPaymentStates(before: PaymentLedgerState, after: PaymentLedg
     (a.totalAmount !== b.totalAmount ||
       a.currency !== b.currency ||
       a.settlementAmount !== b.settlementAmount ||
-      a.settlementCurrency !== b.settlementCurrency)
+      a.settlementCurrency !== b.settlementCurrency ||
+      a.checkoutSessionId !== b.checkoutSessionId)
   ) {
     changes.push({ kind: "payment_amounts", from: b, to: a });
   }

@@ -6,7 +6,7 @@ import type { PrismaClient } from "~/generated/prisma/client";
 import type { DodoConnection } from "~/integrations/dodo.server";
 import { STABLEFLOW_METADATA } from "~/integrations/dodo-events";
 import { findActiveProduct } from "./products.server";
-import { findPaymentForCheckout, type PaymentView } from "./payments.server";
+import { findPaymentForCheckout, type PaymentView } from "./payment-views.server";
 
 export type CheckoutErrorCode = "CHECKOUT_INVALID_INPUT" | "CHECKOUT_PRODUCT_NOT_FOUND" | "CHECKOUT_PROVIDER_FAILED";
 

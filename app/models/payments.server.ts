@@ -1,6 +1,7 @@
-// Payments, refunds and disputes as rows: load a payment's folded state, write the next state, read for pages.
-// The rules of what the next state is live in app/ledger/payment-state.ts; this file only maps rows.
-import type { PrismaClient } from "~/generated/prisma/client";
+// Payments, refunds and disputes as rows: load a payment's folded state, write the next state (the webhook's
+// write path). The rules of what the next state is live in app/ledger/payment-state.ts and what it pays out
+// in app/ledger/payment-assessment.ts; this file only maps rows. Pages read through payment-views.server.ts.
+import { assessPayment, type PaymentAssessment, type ReviewDecision, type ReviewInputs } from "~/ledger/payment-assessment";
 import {
   EMPTY_PAYMENT_STATE,
   summarizePaymentState,
@@ -31,9 +32,13 @@ export interface RecordedPayment {
   settlementAmountMinor: bigint | null;
   settlementCurrency: string | null;
   refundedAmountMinor: bigint;
+  /** The payout basis in settlement minor units (settlement net of refunds and lost disputes), or null. */
+  netSettlementMinor: bigint | null;
+  /** What holds the payment's payout run (DISPUTE_OPEN, NEEDS_REVIEW), or null. */
+  payoutHold: string | null;
 }
 
-const PAYMENT_STATUS_TO_ROW = {
+export const PAYMENT_STATUS_TO_ROW = {
   processing: "PROCESSING",
   succeeded: "SUCCEEDED",
   failed: "FAILED",
@@ -45,9 +50,9 @@ function rowToStatus<S extends string>(toRow: Record<S, string>): Record<string,
   return Object.fromEntries(Object.entries(toRow).map(([status, row]) => [row, status as S]));
 }
 
-const PAYMENT_STATUS_FROM_ROW = rowToStatus<PaymentStatus>(PAYMENT_STATUS_TO_ROW);
+export const PAYMENT_STATUS_FROM_ROW = rowToStatus<PaymentStatus>(PAYMENT_STATUS_TO_ROW);
 
-const REFUND_STATUS_TO_ROW = {
+export const REFUND_STATUS_TO_ROW = {
   pending: "PENDING",
   review: "REVIEW",
   failed: "FAILED",
@@ -56,7 +61,7 @@ const REFUND_STATUS_TO_ROW = {
 
 const REFUND_STATUS_FROM_ROW = rowToStatus<RefundStatus>(REFUND_STATUS_TO_ROW);
 
-const DISPUTE_STATUS_TO_ROW = {
+export const DISPUTE_STATUS_TO_ROW = {
   dispute_opened: "OPENED",
   dispute_expired: "EXPIRED",
   dispute_accepted: "ACCEPTED",
@@ -66,7 +71,7 @@ const DISPUTE_STATUS_TO_ROW = {
   dispute_lost: "LOST",
 } as const satisfies Record<DisputeStatus, string>;
 
-const DISPUTE_STATUS_FROM_ROW = rowToStatus<DisputeStatus>(DISPUTE_STATUS_TO_ROW);
+export const DISPUTE_STATUS_FROM_ROW = rowToStatus<DisputeStatus>(DISPUTE_STATUS_TO_ROW);
 
 export function paymentStatusToRow(status: PaymentStatus): "PROCESSING" | "SUCCEEDED" | "FAILED" | "CANCELLED" {
   return PAYMENT_STATUS_TO_ROW[status];
@@ -77,6 +82,10 @@ export interface LoadedPaymentState {
   payment: RecordedPayment | null;
   /** The state's version (payment_state_versions; 0 = no row): a write succeeds only if it is unchanged. */
   version: number;
+  /** Operators' decisions and the payment's own review, as the rows hold them. */
+  reviews: ReviewInputs;
+  /** assessPayment(state, reviews): what the rows hold as the payout basis and the review flags. */
+  assessment: PaymentAssessment;
 }
 
 /** A payments row as the hand-written queries select it: money as text (`::text`), status as its label. */
@@ -91,6 +100,8 @@ export interface PaymentRowText {
   settlement_amount_minor: string | null;
   settlement_currency: string | null;
   refunded_amount_minor: string;
+  net_settlement_minor: string | null;
+  payout_hold: string | null;
 }
 
 export function recordedPaymentFromRow(row: PaymentRowText): RecordedPayment {
@@ -105,15 +116,46 @@ export function recordedPaymentFromRow(row: PaymentRowText): RecordedPayment {
     settlementAmountMinor: row.settlement_amount_minor === null ? null : BigInt(row.settlement_amount_minor),
     settlementCurrency: row.settlement_currency,
     refundedAmountMinor: BigInt(row.refunded_amount_minor),
+    netSettlementMinor: row.net_settlement_minor === null ? null : BigInt(row.net_settlement_minor),
+    payoutHold: row.payout_hold,
   };
 }
 
 interface PaymentStateRow {
-  payment: (PaymentRowText & { last_event_ms: string }) | null;
-  refunds: { dodo_refund_id: string; status: string; amount_minor: string | null; currency: string | null; last_event_ms: string }[];
-  disputes: { dodo_dispute_id: string; status: string; stage: string | null; amount_minor: string; currency: string; last_event_ms: string }[];
+  payment:
+    | (PaymentRowText & { last_event_ms: string; dodo_checkout_session_id: string | null; review_reason: string | null; review_released: boolean })
+    | null;
+  refunds: {
+    dodo_refund_id: string;
+    status: string;
+    amount_minor: string | null;
+    currency: string | null;
+    is_partial: boolean | null;
+    last_event_ms: string;
+    created_ms: string;
+    review_decision: ReviewDecision | null;
+  }[];
+  disputes: {
+    dodo_dispute_id: string;
+    status: string;
+    stage: string | null;
+    amount_minor: string;
+    currency: string;
+    last_event_ms: string;
+    created_ms: string;
+    review_decision: ReviewDecision | null;
+  }[];
   version: string;
 }
+
+/** Nothing of the payment recorded yet: version 0, no rows. */
+export const NOTHING_RECORDED: LoadedPaymentState = Object.freeze({
+  state: EMPTY_PAYMENT_STATE,
+  payment: null,
+  version: 0,
+  reviews: {},
+  assessment: assessPayment(EMPTY_PAYMENT_STATE),
+});
 
 /**
  * The folded state as the rows hold it, and its version (writeDelivery writes only if that version is
@@ -128,16 +170,21 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
          SELECT id, organization_id, dodo_payment_id, checkout_session_id, status::text AS status,
                 total_amount_minor::text AS total_amount_minor, currency,
                 settlement_amount_minor::text AS settlement_amount_minor, settlement_currency,
-                refunded_amount_minor::text AS refunded_amount_minor,
+                refunded_amount_minor::text AS refunded_amount_minor, net_settlement_minor::text AS net_settlement_minor,
+                payout_hold, dodo_checkout_session_id, review_reason, review_released_at IS NOT NULL AS review_released,
                 floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
          FROM payments WHERE dodo_payment_id = ${dodoPaymentId}) p) AS payment,
       (SELECT coalesce(json_agg(r), '[]'::json) FROM (
-         SELECT dodo_refund_id, status::text AS status, amount_minor::text AS amount_minor, currency,
-                floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
+         SELECT dodo_refund_id, status::text AS status, amount_minor::text AS amount_minor, currency, is_partial,
+                review_decision::text AS review_decision,
+                floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms,
+                floor(extract(epoch FROM coalesce(dodo_created_at, last_event_at)) * 1000)::bigint::text AS created_ms
          FROM refunds WHERE dodo_payment_id = ${dodoPaymentId}) r) AS refunds,
       (SELECT coalesce(json_agg(d), '[]'::json) FROM (
          SELECT dodo_dispute_id, status::text AS status, stage, amount_minor::text AS amount_minor, currency,
-                floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms
+                review_decision::text AS review_decision,
+                floor(extract(epoch FROM last_event_at) * 1000)::bigint::text AS last_event_ms,
+                floor(extract(epoch FROM coalesce(dodo_created_at, last_event_at)) * 1000)::bigint::text AS created_ms
          FROM disputes WHERE dodo_payment_id = ${dodoPaymentId}) d) AS disputes,
       coalesce((SELECT version FROM payment_state_versions WHERE dodo_payment_id = ${dodoPaymentId}), 0)::text AS version`);
   const paymentRow = row?.payment ?? null;
@@ -145,7 +192,7 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
   const disputeRows = row?.disputes ?? [];
   const version = Number(row?.version ?? 0);
   if (!paymentRow && refundRows.length === 0 && disputeRows.length === 0) {
-    return { state: EMPTY_PAYMENT_STATE, payment: null, version };
+    return { ...NOTHING_RECORDED, version };
   }
   let recorded: RecordedPayment | null = null;
   let payment: PaymentSnapshot | null = null;
@@ -156,11 +203,13 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
       observedAtMs: Number(paymentRow.last_event_ms),
       totalAmount: recorded.totalAmountMinor,
       currency: recorded.currency,
-      settlementAmount: recorded.settlementAmountMinor ?? recorded.totalAmountMinor,
-      settlementCurrency: recorded.settlementCurrency ?? recorded.currency,
+      settlementAmount: recorded.settlementAmountMinor,
+      settlementCurrency: recorded.settlementCurrency,
+      checkoutSessionId: paymentRow.dodo_checkout_session_id,
     };
   }
   const refunds: Record<string, RefundSnapshot> = {};
+  const refundDecisions: Record<string, ReviewDecision> = {};
   for (const r of refundRows) {
     refunds[r.dodo_refund_id] = {
       refundId: r.dodo_refund_id,
@@ -168,9 +217,13 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
       observedAtMs: Number(r.last_event_ms),
       amount: r.amount_minor === null ? null : BigInt(r.amount_minor),
       currency: r.currency,
+      isPartial: r.is_partial,
+      createdAtMs: Number(r.created_ms),
     };
+    if (r.review_decision) refundDecisions[r.dodo_refund_id] = r.review_decision;
   }
   const disputes: Record<string, DisputeSnapshot> = {};
+  const disputeDecisions: Record<string, ReviewDecision> = {};
   for (const d of disputeRows) {
     disputes[d.dodo_dispute_id] = {
       disputeId: d.dodo_dispute_id,
@@ -179,264 +232,16 @@ export async function loadPaymentState(tx: Tx, dodoPaymentId: string): Promise<L
       observedAtMs: Number(d.last_event_ms),
       amount: BigInt(d.amount_minor),
       currency: d.currency,
+      createdAtMs: Number(d.created_ms),
     };
+    if (d.review_decision) disputeDecisions[d.dodo_dispute_id] = d.review_decision;
   }
-  return { state: { payment, refunds, disputes }, payment: recorded, version };
-}
-
-export interface AuditRowInput {
-  actor_id: string;
-  action: string;
-  entity_type: string;
-  /** Null: the payment's own id (or its Dodo id while no payment row exists). */
-  entity_id: string | null;
-  /** The statement adds `webhookEventId` (the event row is written by the same statement). */
-  data: Record<string, unknown>;
-}
-
-/** What the webhook writes for one delivery of a payment's event, against the state it was folded from. */
-export interface DeliveryWrite {
-  webhookId: string;
-  webhookTimestamp: Date;
-  rawBody: string;
-  /** JSON of the kept headers. */
-  headersJson: string;
-  eventType: string;
-  /** The endpoint's or our metadata's organization: the event row's, and a new payment row's. */
-  organizationId: string;
-  dodoPaymentId: string;
-  checkoutSessionId: string | null;
-  customerEmail: string | null;
-  metadata: Record<string, string | number | boolean>;
-  loaded: LoadedPaymentState;
-  next: PaymentLedgerState;
-  audit: AuditRowInput[];
-  /** The payment just became succeeded: write its payout-run compile request (the outbox). */
-  requestPayoutRun: boolean;
-}
-
-export interface DeliveryWritten {
-  webhookEventId: string;
-  /** The payment row after the write, or null while only refunds/disputes of an unseen payment are known. */
-  payment: RecordedPayment | null;
-  /** A compile request was inserted (the caller announces it to the worker once committed). */
-  payoutRunRequested: boolean;
-}
-
-/**
- * True when the delivery changes more than its payment row (refunds or disputes, or linking earlier ones to
- * a new payment row): those rows are written by writeRefundsAndDisputes, in a transaction with the rest.
- */
-export function needsRefundOrDisputeWrites(write: Pick<DeliveryWrite, "loaded" | "next">): boolean {
-  const { loaded, next } = write;
-  if (Object.entries(next.refunds).some(([id, refund]) => loaded.state.refunds[id] !== refund)) return true;
-  if (Object.entries(next.disputes).some(([id, dispute]) => loaded.state.disputes[id] !== dispute)) return true;
-  const linking = !loaded.payment && next.payment !== null;
-  return linking && (Object.keys(loaded.state.refunds).length > 0 || Object.keys(loaded.state.disputes).length > 0);
-}
-
-/**
- * The delivery's write as ONE statement, committed with the caller's transaction or on its own: the state's
- * version (only if it is still `loaded.version`), the webhook event row, the payment row (inserted, updated
- * or left), every audit row, and for a payment that just succeeded its payout-run request (the outbox,
- * unique per payment) and its checkout marked completed; no NOTIFY (it would serialise commits: the
- * caller announces the request after the commit, decision 006). Returns null, having written nothing, when the version moved (another delivery of this payment
- * wrote first): the caller folds again from a fresh read. A redelivered webhook-id fails the statement with
- * a unique violation on webhook_events.
- */
-export async function writeDelivery(tx: Tx, write: DeliveryWrite): Promise<DeliveryWritten | null> {
-  const { loaded, next } = write;
-  const snapshot = next.payment;
-  const summary = summarizePaymentState(next);
-  const refunded = snapshot ? (summary.refundedByCurrency[snapshot.currency] ?? 0n) : 0n;
-  const existing = loaded.payment;
-  const unchanged = existing !== null && loaded.state.payment === snapshot && existing.refundedAmountMinor === refunded;
-  // A payment that just became succeeded always changes its row, so the request always has its row.
-  if (write.requestPayoutRun && (!snapshot || unchanged)) throw new Error("a payout run request needs the payment row's write");
-  const action = !snapshot ? "none" : !existing ? "insert" : unchanged ? "none" : "update";
-  const auditJson = JSON.stringify(write.audit, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-  const rows = await tx.query<{
-    webhook_event_id: string;
-    id: string | null;
-    organization_id: string | null;
-    checkout_session_id: string | null;
-    payout_run_requested: boolean;
-  }>(sql`
-    WITH v AS (
-      INSERT INTO payment_state_versions AS s (dodo_payment_id, version) VALUES (${write.dodoPaymentId}, ${loaded.version + 1}::bigint)
-      ON CONFLICT (dodo_payment_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
-      WHERE s.version = ${loaded.version}::bigint
-      RETURNING version),
-    e AS (
-      INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
-      SELECT ${write.webhookId}, ${write.organizationId}::uuid, ${write.eventType}, ${write.webhookTimestamp}::timestamptz,
-             ${write.rawBody}, ${write.headersJson}::jsonb, 'PROCESSED'::webhook_event_status, now()
-      FROM v
-      RETURNING id),
-    pi AS (
-      INSERT INTO payments (organization_id, dodo_payment_id, checkout_session_id, status, total_amount_minor, currency,
-                            settlement_amount_minor, settlement_currency, refunded_amount_minor, customer_email,
-                            metadata, last_event_at, updated_at)
-      SELECT ${write.organizationId}::uuid, ${write.dodoPaymentId}, ${write.checkoutSessionId}::uuid,
-             ${snapshot ? PAYMENT_STATUS_TO_ROW[snapshot.status] : null}::payment_status, ${snapshot?.totalAmount ?? null}::bigint,
-             ${snapshot?.currency ?? null}, ${snapshot?.settlementAmount ?? null}::bigint, ${snapshot?.settlementCurrency ?? null},
-             ${refunded}::bigint, ${write.customerEmail}, ${JSON.stringify(write.metadata)}::jsonb,
-             ${snapshot ? new Date(snapshot.observedAtMs) : null}::timestamptz, now()
-      FROM v WHERE ${action} = 'insert'
-      RETURNING id, organization_id, checkout_session_id),
-    pu AS (
-      UPDATE payments SET status = ${snapshot ? PAYMENT_STATUS_TO_ROW[snapshot.status] : null}::payment_status,
-             total_amount_minor = ${snapshot?.totalAmount ?? null}::bigint, currency = ${snapshot?.currency ?? null},
-             settlement_amount_minor = ${snapshot?.settlementAmount ?? null}::bigint,
-             settlement_currency = ${snapshot?.settlementCurrency ?? null}, refunded_amount_minor = ${refunded}::bigint,
-             last_event_at = ${snapshot ? new Date(snapshot.observedAtMs) : null}::timestamptz, updated_at = now()
-      FROM v WHERE payments.id = ${existing?.id ?? null}::uuid AND ${action} = 'update'
-      RETURNING payments.id, payments.organization_id, payments.checkout_session_id),
-    p AS (
-      SELECT id, organization_id, checkout_session_id FROM pi
-      UNION ALL SELECT id, organization_id, checkout_session_id FROM pu
-      UNION ALL SELECT id, organization_id, checkout_session_id FROM payments
-                WHERE id = ${existing?.id ?? null}::uuid AND ${action} = 'none'),
-    a AS (
-      INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
-      SELECT coalesce((SELECT organization_id FROM p), ${write.organizationId}::uuid), 'WEBHOOK'::audit_actor, x.actor_id,
-             x.action, x.entity_type, coalesce(x.entity_id, (SELECT id::text FROM p), ${write.dodoPaymentId}),
-             x.data || jsonb_build_object('webhookEventId', e.id)
-      FROM e, jsonb_to_recordset(${auditJson}::jsonb) AS x(actor_id text, action text, entity_type text, entity_id text, data jsonb)),
-    r AS (
-      INSERT INTO payout_run_requests (organization_id, payment_id)
-      SELECT organization_id, id FROM p WHERE ${write.requestPayoutRun}::boolean
-      ON CONFLICT (payment_id) DO NOTHING
-      RETURNING 1),
-    c AS (
-      UPDATE checkout_sessions SET status = 'COMPLETED', updated_at = now()
-      FROM p WHERE ${write.requestPayoutRun}::boolean AND checkout_sessions.id = p.checkout_session_id
-                   AND checkout_sessions.status <> 'COMPLETED')
-    SELECT e.id AS webhook_event_id, p.id, p.organization_id, p.checkout_session_id,
-           EXISTS (SELECT 1 FROM r) AS payout_run_requested
-    FROM e LEFT JOIN p ON true`);
-  const written = rows[0];
-  if (!written) return null;
-  const common = { webhookEventId: written.webhook_event_id, payoutRunRequested: written.payout_run_requested };
-  if (!snapshot || written.id === null) return { ...common, payment: null };
-  return {
-    ...common,
-    payment: {
-      id: written.id,
-      organizationId: written.organization_id!,
-      dodoPaymentId: write.dodoPaymentId,
-      checkoutSessionId: written.checkout_session_id,
-      status: snapshot.status,
-      totalAmountMinor: snapshot.totalAmount,
-      currency: snapshot.currency,
-      settlementAmountMinor: snapshot.settlementAmount,
-      settlementCurrency: snapshot.settlementCurrency,
-      refundedAmountMinor: refunded,
-    },
+  const state: PaymentLedgerState = { payment, refunds, disputes };
+  const reviews: ReviewInputs = {
+    refundDecisions,
+    disputeDecisions,
+    paymentReview: { reason: paymentRow?.review_reason ?? null, released: paymentRow?.review_released ?? false },
   };
+  return { state, payment: recorded, version, reviews, assessment: assessPayment(state, reviews) };
 }
 
-/**
- * The refund and dispute rows of a delivery (see needsRefundOrDisputeWrites), after writeDelivery in the
- * same transaction: upserts of the changed ones, and links earlier ones to a payment row written just now.
- */
-export async function writeRefundsAndDisputes(tx: Tx, write: DeliveryWrite, payment: RecordedPayment | null): Promise<void> {
-  const { loaded, next, dodoPaymentId } = write;
-  const organizationId = payment?.organizationId ?? write.organizationId;
-  const paymentId = payment?.id ?? null;
-  if (!loaded.payment && paymentId !== null) {
-    // Refunds and disputes that arrived before their payment get linked now.
-    if (Object.keys(loaded.state.refunds).length > 0) {
-      await tx.query(sql`UPDATE refunds SET payment_id = ${paymentId}::uuid, updated_at = now()
-                         WHERE dodo_payment_id = ${dodoPaymentId} AND payment_id IS NULL`);
-    }
-    if (Object.keys(loaded.state.disputes).length > 0) {
-      await tx.query(sql`UPDATE disputes SET payment_id = ${paymentId}::uuid, updated_at = now()
-                         WHERE dodo_payment_id = ${dodoPaymentId} AND payment_id IS NULL`);
-    }
-  }
-  for (const [refundId, refund] of Object.entries(next.refunds)) {
-    if (loaded.state.refunds[refundId] === refund) continue;
-    // Dodo may not report the amount or currency (yet): recorded as unknown, never as 0.
-    await tx.query(sql`
-      INSERT INTO refunds (organization_id, dodo_refund_id, dodo_payment_id, payment_id, status, amount_minor, currency, last_event_at)
-      VALUES (${organizationId}::uuid, ${refundId}, ${dodoPaymentId}, ${paymentId}::uuid,
-              ${REFUND_STATUS_TO_ROW[refund.status]}::refund_status, ${refund.amount}::bigint, ${refund.currency},
-              ${new Date(refund.observedAtMs)}::timestamptz)
-      ON CONFLICT (dodo_refund_id) DO UPDATE SET
-        status = EXCLUDED.status, amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency,
-        last_event_at = EXCLUDED.last_event_at, payment_id = EXCLUDED.payment_id, updated_at = now()`);
-  }
-  for (const [disputeId, dispute] of Object.entries(next.disputes)) {
-    if (loaded.state.disputes[disputeId] === dispute) continue;
-    await tx.query(sql`
-      INSERT INTO disputes (organization_id, dodo_dispute_id, dodo_payment_id, payment_id, status, stage, amount_minor, currency, last_event_at)
-      VALUES (${organizationId}::uuid, ${disputeId}, ${dodoPaymentId}, ${paymentId}::uuid,
-              ${DISPUTE_STATUS_TO_ROW[dispute.status]}::dispute_status, ${dispute.stage}, ${dispute.amount}::bigint,
-              ${dispute.currency}, ${new Date(dispute.observedAtMs)}::timestamptz)
-      ON CONFLICT (dodo_dispute_id) DO UPDATE SET
-        status = EXCLUDED.status, stage = EXCLUDED.stage, amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency,
-        last_event_at = EXCLUDED.last_event_at, payment_id = EXCLUDED.payment_id, updated_at = now()`);
-  }
-}
-
-export interface PaymentView {
-  dodoPaymentId: string;
-  status: PaymentStatus;
-  totalAmountMinor: bigint;
-  currency: string;
-  refundedAmountMinor: bigint;
-}
-
-/** The newest payment recorded for one of our checkout sessions (success page). */
-export async function findPaymentForCheckout(prisma: PrismaClient, checkoutSessionId: string): Promise<PaymentView | null> {
-  const row = await prisma.payment.findFirst({
-    where: { checkoutSessionId },
-    orderBy: [{ updatedAt: "desc" }],
-  });
-  if (!row) return null;
-  return {
-    dodoPaymentId: row.dodoPaymentId,
-    status: PAYMENT_STATUS_FROM_ROW[row.status]!,
-    totalAmountMinor: row.totalAmountMinor,
-    currency: row.currency,
-    refundedAmountMinor: row.refundedAmountMinor,
-  };
-}
-
-/** Recent payments of an organization (simulator page: send refunds and disputes for them). */
-export async function listRecentPayments(prisma: PrismaClient, organizationId: string, take = 20): Promise<PaymentView[]> {
-  const rows = await prisma.payment.findMany({ where: { organizationId }, orderBy: { createdAt: "desc" }, take });
-  return rows.map((row) => ({
-    dodoPaymentId: row.dodoPaymentId,
-    status: PAYMENT_STATUS_FROM_ROW[row.status]!,
-    totalAmountMinor: row.totalAmountMinor,
-    currency: row.currency,
-    refundedAmountMinor: row.refundedAmountMinor,
-  }));
-}
-
-/** One payment by Dodo id with its disputes (simulator controls). */
-export async function findPaymentWithDisputes(prisma: PrismaClient, dodoPaymentId: string) {
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(dodoPaymentId)) return null;
-  const row = await prisma.payment.findUnique({
-    where: { dodoPaymentId },
-    include: { disputes: { orderBy: { createdAt: "desc" } } },
-  });
-  if (!row) return null;
-  return {
-    organizationId: row.organizationId,
-    dodoPaymentId: row.dodoPaymentId,
-    status: PAYMENT_STATUS_FROM_ROW[row.status]!,
-    totalAmountMinor: row.totalAmountMinor,
-    currency: row.currency,
-    settlementAmountMinor: row.settlementAmountMinor,
-    settlementCurrency: row.settlementCurrency,
-    refundedAmountMinor: row.refundedAmountMinor,
-    disputes: row.disputes.map((d) => ({
-      dodoDisputeId: d.dodoDisputeId,
-      status: DISPUTE_STATUS_FROM_ROW[d.status]!,
-      stage: d.stage,
-    })),
-  };
-}

@@ -6,6 +6,7 @@ import { log, redact } from "~/utils/log.server";
 import { sql, type SqlStatement, type SqlTransaction } from "~/utils/sql.server";
 import { recordedPaymentFromRow, type PaymentRowText, type RecordedPayment } from "./payments.server";
 import { compilePaymentRuns, type CompiledRun } from "./payout-runs.server";
+import { closeDuePayoutWindows } from "./payout-windows.server";
 
 /** What the worker needs of the database: driver transactions and statements (Database has both). */
 export interface WorkerDatabase {
@@ -17,7 +18,10 @@ export interface WorkerDatabase {
  * Compiles a batch of payments' runs in the given transaction, one result per payment in order: the
  * real compiler (compilePaymentRuns) unless a test replaces it.
  */
-export type CompileFn = (tx: SqlTransaction, payments: readonly RecordedPayment[]) => Promise<Pick<CompiledRun, "payoutRunId">[]>;
+export type CompileFn = (
+  tx: SqlTransaction,
+  payments: readonly RecordedPayment[],
+) => Promise<(Pick<CompiledRun, "payoutRunId"> & Partial<Pick<CompiledRun, "holdReason">>)[]>;
 
 export interface DrainOptions {
   /** At most this many requests are attempted (default 1,000). */
@@ -34,9 +38,18 @@ export interface DrainResult {
   compiled: number;
   /** Requests completed without a run: the compiler held the payment (reason audited). */
   held: number;
-  /** Requests whose attempt failed; kept with attempts/last_error for a later retry. */
+  /** Requests whose attempt failed; kept with attempts/last_error for a later retry (dead after the last). */
   failed: number;
+  /** Schedule windows closed by this drain (each with at most one sweep run). */
+  windowsClosed: number;
 }
+
+/**
+ * Attempts a request gets before it is a dead letter (kept, listed, retried only by an operator:
+ * retryDeadPayoutRunRequests). With the backoff (1 s, 2 s, ... capped at 5 min) the last attempt comes
+ * about 9 minutes after the first.
+ */
+export const PAYOUT_RUN_MAX_ATTEMPTS = 10;
 
 /** Where new compile requests are announced: a worker in any process listens while it sleeps. */
 export const PAYOUT_RUN_REQUESTS_CHANNEL = "stableflow_payout_run_requests";
@@ -62,9 +75,9 @@ async function attemptBatch(
       SELECT r.id AS request_id, p.id, p.organization_id, p.dodo_payment_id, p.checkout_session_id, p.status::text AS status,
              p.total_amount_minor::text AS total_amount_minor, p.currency,
              p.settlement_amount_minor::text AS settlement_amount_minor, p.settlement_currency,
-             p.refunded_amount_minor::text AS refunded_amount_minor
+             p.refunded_amount_minor::text AS refunded_amount_minor, p.net_settlement_minor::text AS net_settlement_minor, p.payout_hold
       FROM payout_run_requests r JOIN payments p ON p.id = r.payment_id
-      WHERE r.completed_at IS NULL AND r.available_at <= ${args.now}::timestamptz
+      WHERE r.completed_at IS NULL AND r.dead_at IS NULL AND r.available_at <= ${args.now}::timestamptz
         AND (${args.onlyId ?? null}::uuid IS NULL OR r.id = ${args.onlyId ?? null}::uuid)
       ORDER BY r.available_at, r.created_at
       LIMIT ${args.size}
@@ -73,11 +86,16 @@ async function attemptBatch(
     claimed.push(...rows.map((row) => row.request_id));
     const results = await args.compile(tx, rows.map(recordedPaymentFromRow));
     if (results.length !== rows.length) throw new Error(`payout run compile returned ${results.length} results for ${rows.length} payments`);
-    const done = rows.map((row, i) => ({ id: row.request_id, run_id: results[i]!.payoutRunId }));
+    const done = rows.map((row, i) => ({
+      id: row.request_id,
+      run_id: results[i]!.payoutRunId,
+      hold_reason: results[i]!.payoutRunId ? null : (results[i]!.holdReason ?? null)?.slice(0, 2000) ?? null,
+    }));
     await tx.query(sql`
       UPDATE payout_run_requests r
-      SET completed_at = greatest(now(), r.created_at), payout_run_id = d.run_id, attempts = r.attempts + 1, last_error = NULL
-      FROM jsonb_to_recordset(${JSON.stringify(done)}::jsonb) AS d(id uuid, run_id uuid)
+      SET completed_at = greatest(now(), r.created_at), payout_run_id = d.run_id, hold_reason = d.hold_reason,
+          attempts = r.attempts + 1, last_error = NULL
+      FROM jsonb_to_recordset(${JSON.stringify(done)}::jsonb) AS d(id uuid, run_id uuid, hold_reason text)
       WHERE r.id = d.id`);
     return done.map((d) => d.run_id);
   });
@@ -86,13 +104,17 @@ async function attemptBatch(
 async function recordFailure(db: WorkerDatabase, requestId: string, error: unknown): Promise<void> {
   const message = redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, LAST_ERROR_MAX);
   // Only while still pending: another worker may have completed it since our rollback released it.
-  // Backoff after the n-th failure: 1 s, 2 s, 4 s ... capped at 5 minutes (`attempts` is the old value).
-  await db.query(sql`
+  // Backoff after the n-th failure: 1 s, 2 s, 4 s ... capped at 5 minutes (`attempts` is the old value);
+  // the last allowed attempt makes it a dead letter.
+  const [row] = await db.query<{ dead: boolean }>(sql`
     UPDATE payout_run_requests
     SET attempts = attempts + 1, last_error = ${message},
-        available_at = now() + make_interval(secs => least(power(2, least(attempts, 20)), 300))
-    WHERE id = ${requestId}::uuid AND completed_at IS NULL`);
-  log.warn("payout run compile failed; will retry", { requestId, error: message });
+        available_at = now() + make_interval(secs => least(power(2, least(attempts, 20)), 300)),
+        dead_at = CASE WHEN attempts + 1 >= ${PAYOUT_RUN_MAX_ATTEMPTS}::int THEN now() ELSE NULL END
+    WHERE id = ${requestId}::uuid AND completed_at IS NULL
+    RETURNING dead_at IS NOT NULL AS dead`);
+  if (row?.dead) log.error("payout run compile failed for the last time: a dead letter until an operator retries it", { requestId, error: message });
+  else log.warn("payout run compile failed; will retry", { requestId, error: message });
 }
 
 const compileWithRealCompiler: CompileFn = (tx, payments) => compilePaymentRuns(tx, payments);
@@ -107,7 +129,7 @@ export async function drainPayoutRunRequests(db: WorkerDatabase, options: DrainO
   const limit = options.limit ?? 1_000;
   const batch = Math.max(1, options.batch ?? 100);
   const compile = options.compile ?? compileWithRealCompiler;
-  const result: DrainResult = { compiled: 0, held: 0, failed: 0 };
+  const result: DrainResult = { compiled: 0, held: 0, failed: 0, windowsClosed: 0 };
   const count = (runIds: (string | null)[]) => {
     for (const runId of runIds) {
       if (runId) result.compiled++;
@@ -142,6 +164,8 @@ export async function drainPayoutRunRequests(db: WorkerDatabase, options: DrainO
       }
     }
   }
+  // Windows close after the requests: a payment compiled just before its window's end accrues first.
+  result.windowsClosed = (await closeDuePayoutWindows(db, { now: options.now })).closed;
   return result;
 }
 
@@ -270,7 +294,7 @@ export function startPayoutRunWorker(db: WorkerDatabase, options: PayoutRunWorke
   const drain = async () => {
     try {
       const result = await drainPayoutRunRequests(db, { limit });
-      return result.compiled + result.held + result.failed;
+      return result.compiled + result.held + result.failed + result.windowsClosed;
     } catch (error) {
       log.error("payout run worker: drain failed", { error: error instanceof Error ? error.message : String(error) });
       return 0;

@@ -12,12 +12,13 @@ import {
   type PolicyVersion,
   type RecipientState,
 } from "~/ledger/policy";
+import { PAYOUT_SCHEDULES, type PayoutSchedule } from "~/ledger/payout-schedule";
 import { isUniqueViolation } from "~/utils/db-errors.server";
 import { sql, type SqlQueryable } from "~/utils/sql.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-export type PolicyModelErrorCode = "POLICY_NOT_FOUND" | "POLICY_VERSION_CONFLICT" | "POLICY_VERSION_NOT_DRAFT";
+export type PolicyModelErrorCode = "POLICY_NOT_FOUND" | "POLICY_VERSION_CONFLICT" | "POLICY_VERSION_NOT_DRAFT" | "POLICY_SCHEDULE_INVALID";
 
 export class PolicyModelError extends LedgerError {
   readonly code: PolicyModelErrorCode;
@@ -47,8 +48,19 @@ export interface PolicyRuleInput {
  */
 export async function createPolicyVersion(
   prisma: PrismaClient,
-  args: { organizationId: string; policyName: string; requireVerifiedRecipients?: boolean; rules: readonly PolicyRuleInput[] },
+  args: {
+    organizationId: string;
+    policyName: string;
+    requireVerifiedRecipients?: boolean;
+    /** INSTANT (default): each payment is its own run; HOURLY / DAILY / WEEKLY: swept at each window's close. */
+    payoutSchedule?: PayoutSchedule;
+    rules: readonly PolicyRuleInput[];
+  },
 ) {
+  const payoutSchedule = args.payoutSchedule ?? "INSTANT";
+  if (!(PAYOUT_SCHEDULES as readonly string[]).includes(payoutSchedule)) {
+    throw new PolicyModelError("POLICY_SCHEDULE_INVALID", `payout schedule must be one of ${PAYOUT_SCHEDULES.join(", ")}`);
+  }
   const specs: PayoutRuleSpec[] = args.rules.map((rule, index) => ({
     id: `rule#${index}`,
     recipientId: rule.recipientId,
@@ -96,6 +108,7 @@ export async function createPolicyVersion(
           organizationId: args.organizationId,
           version: (latest?.version ?? 0) + 1,
           requireVerifiedRecipients: args.requireVerifiedRecipients ?? false,
+          payoutSchedule,
         },
       });
       await tx.payoutRule.createMany({
@@ -118,7 +131,14 @@ export async function createPolicyVersion(
   }
 }
 
-/** Make a DRAFT version the organization's active one, retiring the version active before it. */
+/** Holds a policy activation can fix: no policy, or one that no longer fits its recipients (see compileRun). */
+export const POLICY_FIXABLE_HOLDS = ["NO_ACTIVE_POLICY", "RULE_"] as const;
+
+/**
+ * Make a DRAFT version the organization's active one, retiring the version active before it. Payments held
+ * for want of a (fitting) policy are asked again in the same transaction: the payout-run worker compiles
+ * them under the new version (it finds them at its next poll).
+ */
 export async function activatePolicyVersion(prisma: PrismaClient, args: { organizationId: string; versionId: string }) {
   return prisma.$transaction(async (tx) => {
     const version = await tx.payoutPolicyVersion.findFirst({ where: { id: args.versionId, organizationId: args.organizationId } });
@@ -128,7 +148,22 @@ export async function activatePolicyVersion(prisma: PrismaClient, args: { organi
       where: { organizationId: args.organizationId, status: "ACTIVE" },
       data: { status: "RETIRED" },
     });
-    return tx.payoutPolicyVersion.update({ where: { id: version.id }, data: { status: "ACTIVE" } });
+    const active = await tx.payoutPolicyVersion.update({ where: { id: version.id }, data: { status: "ACTIVE" } });
+    const asked = await tx.$executeRaw`
+      UPDATE payout_run_requests SET completed_at = NULL, hold_reason = NULL, attempts = 0, last_error = NULL, available_at = now()
+      WHERE organization_id = ${args.organizationId}::uuid AND completed_at IS NOT NULL AND payout_run_id IS NULL
+        AND (hold_reason LIKE 'NO_ACTIVE_POLICY%' OR hold_reason LIKE 'RULE\_%')`;
+    await tx.auditLog.create({
+      data: {
+        organizationId: args.organizationId,
+        actorType: "OPERATOR",
+        action: "policy.activated",
+        entityType: "payout_policy_version",
+        entityId: version.id,
+        data: { version: version.version, heldPaymentsAskedAgain: asked },
+      },
+    });
+    return active;
   });
 }
 
@@ -137,12 +172,17 @@ export interface LoadedPolicy {
   policy: PolicyVersion;
   /** Period length by rule id, for rules with a period cap. */
   periodDays: Map<string, number>;
+  schedule: PayoutSchedule;
+  /** The organization's time zone, in which schedule windows open and close. */
+  timeZone: string;
 }
 
 interface RuleRow {
   version_id: string;
   version: number;
   require_verified_recipients: boolean;
+  payout_schedule: PayoutSchedule;
+  time_zone: string;
   id: string | null;
   recipient_id: string;
   kind: PayoutRuleKind;
@@ -163,11 +203,12 @@ const bigintOrNull = (text: string | null) => (text === null ? null : BigInt(tex
  */
 export async function loadActivePolicy(db: SqlQueryable, organizationId: string): Promise<LoadedPolicy | null> {
   const rows = await db.query<RuleRow>(sql`
-    SELECT v.id AS version_id, v.version, v.require_verified_recipients,
+    SELECT v.id AS version_id, v.version, v.require_verified_recipients, v.payout_schedule::text AS payout_schedule, o.time_zone,
            r.id, r.recipient_id, r.kind::text AS kind, r.basis_points, r.fixed_amount::text AS fixed_amount,
            r.cap_per_payment::text AS cap_per_payment, r.cap_per_period::text AS cap_per_period, r.period_days,
            r.min_payout::text AS min_payout, r.priority
-    FROM payout_policy_versions v LEFT JOIN payout_rules r ON r.policy_version_id = v.id
+    FROM payout_policy_versions v JOIN organizations o ON o.id = v.organization_id
+    LEFT JOIN payout_rules r ON r.policy_version_id = v.id
     WHERE v.organization_id = ${organizationId}::uuid AND v.status = 'ACTIVE'
     ORDER BY r.recipient_id, r.id`);
   const first = rows[0];
@@ -195,26 +236,27 @@ export async function loadActivePolicy(db: SqlQueryable, organizationId: string)
     requireVerifiedRecipients: first.require_verified_recipients,
     rules,
   });
-  return { policy, periodDays };
+  return { policy, periodDays, schedule: first.payout_schedule, timeZone: first.time_zone };
 }
 
 /**
- * What each period-capped rule already paid in its current period: the sum of its transfers in runs
- * compiled within the last `periodDays` days of `now`, cancelled runs excluded. Shares that accrued and
- * were not paid yet count when they are paid (transfers are the only per-rule record the schema keeps).
- * One statement for every capped rule; none when no rule has a period cap.
+ * What each period-capped rule already allocated in its current period: the sum of its own shares (paid
+ * or accrued, payout_rule_shares) in runs compiled within the last `periodDays` days of `now`, cancelled
+ * runs excluded. Not its transfers: a transfer also pays balances accrued before the period, and a share
+ * that accrued counts when it is allocated, not when a later run pays it. One statement for every capped
+ * rule; none when no rule has a period cap.
  */
 export async function loadPeriodToDate(db: SqlQueryable, periodDays: ReadonlyMap<string, number>, now: Date): Promise<Map<string, bigint>> {
   const result = new Map<string, bigint>();
   if (periodDays.size === 0) return result;
   const windows = [...periodDays].map(([ruleId, days]) => ({ rule_id: ruleId, since: new Date(now.getTime() - days * 86_400_000).toISOString() }));
   const rows = await db.query<{ rule_id: string; amount: string }>(sql`
-    SELECT t.rule_id, sum(t.amount)::text AS amount
+    SELECT s.rule_id, sum(s.share)::text AS amount
     FROM jsonb_to_recordset(${JSON.stringify(windows)}::jsonb) AS w(rule_id uuid, since timestamptz)
-    JOIN payout_transfers t ON t.rule_id = w.rule_id
-    JOIN payout_runs r ON r.id = t.run_id
-    WHERE r.created_at >= w.since AND r.status <> 'CANCELLED'
-    GROUP BY t.rule_id`);
+    JOIN payout_rule_shares s ON s.rule_id = w.rule_id
+    JOIN payout_runs r ON r.id = s.run_id
+    WHERE s.created_at >= w.since AND r.status <> 'CANCELLED'
+    GROUP BY s.rule_id`);
   for (const row of rows) result.set(row.rule_id, BigInt(row.amount));
   return result;
 }

@@ -158,6 +158,17 @@ export async function recordClawback(
   });
 }
 
+/**
+ * A balance and a clawback as the compiler takes them (both >= 0). Either below zero (see
+ * loadRecipientStates) folds both into their difference: the compiler nets a clawback against a balance
+ * anyway (netted = min(owed, balance + share)), so the transfers are the same either way.
+ */
+export function netPosition(balance: bigint, clawbackOwed: bigint): { balance: bigint; clawbackOwed: bigint } {
+  if (balance >= 0n && clawbackOwed >= 0n) return { balance, clawbackOwed };
+  const net = balance - clawbackOwed;
+  return net >= 0n ? { balance: net, clawbackOwed: 0n } : { balance: 0n, clawbackOwed: -net };
+}
+
 export interface RecipientRow {
   id: string;
   status: RecipientStatus;
@@ -167,9 +178,13 @@ export interface RecipientRow {
 
 /**
  * The compiler's view of recipients: status, verification, accrued balance (ACCRUAL - ACCRUAL_PAID)
- * and open clawbacks (CLAWBACK - CLAWBACK_NETTED), folded from the insert-only balance entries, in one
- * statement on the driver. The Map iterates in ascending id order, which lets the compiler merge
- * instead of hashing.
+ * and open clawbacks (CLAWBACK - CLAWBACK_NETTED - CLAWBACK_REVERSED), folded from the insert-only
+ * balance entries, in one statement on the driver. The entries of a cancelled run do not count: it
+ * never paid anything, so what it accrued, paid out of a balance or netted is void (decision 009).
+ * Voiding can leave a balance below zero (a later run that already executed paid out what the cancelled
+ * run had accrued) or a clawback below zero (reversed after it was netted); the two are then folded into
+ * one net position: what the recipient owes (a clawback) or is owed (a balance). The Map iterates in
+ * ascending id order, which lets the compiler merge instead of hashing.
  */
 export async function loadRecipientStates(
   db: SqlQueryable,
@@ -189,9 +204,10 @@ export async function loadRecipientStates(
     FROM recipients r
     LEFT JOIN LATERAL (
       SELECT sum(CASE e.kind WHEN 'ACCRUAL' THEN e.amount WHEN 'ACCRUAL_PAID' THEN -e.amount ELSE 0 END) AS balance,
-             sum(CASE e.kind WHEN 'CLAWBACK' THEN e.amount WHEN 'CLAWBACK_NETTED' THEN -e.amount ELSE 0 END) AS clawback_owed
-      FROM recipient_balance_entries e
-      WHERE e.recipient_id = r.id AND e.organization_id = r.organization_id
+             sum(CASE e.kind WHEN 'CLAWBACK' THEN e.amount WHEN 'CLAWBACK_NETTED' THEN -e.amount
+                             WHEN 'CLAWBACK_REVERSED' THEN -e.amount ELSE 0 END) AS clawback_owed
+      FROM recipient_balance_entries e LEFT JOIN payout_runs pr ON pr.id = e.payout_run_id
+      WHERE e.recipient_id = r.id AND e.organization_id = r.organization_id AND (pr.id IS NULL OR pr.status <> 'CANCELLED')
     ) b ON true
     WHERE r.organization_id = ${organizationId}::uuid
       AND r.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(recipientIds)}::jsonb)::uuid)`);
@@ -205,8 +221,7 @@ export async function loadRecipientStates(
       id: row.id,
       status: row.status,
       walletVerified: walletVerifiedAt !== null,
-      balance: BigInt(row.balance),
-      clawbackOwed: BigInt(row.clawback_owed),
+      ...netPosition(BigInt(row.balance), BigInt(row.clawback_owed)),
     });
     rows.set(row.id, { id: row.id, status: row.status, walletVerifiedAt, tokenAccount: row.token_account });
   }

@@ -1,35 +1,25 @@
 // Records one verified Dodo delivery and applies it to the ledger atomically: webhook event row (webhook-id
 // unique = idempotency key) -> payment state -> audit rows -> payout-run request, committed together.
 import type { PrismaClient } from "~/generated/prisma/client";
-import {
-  dodoPaymentIdOf,
-  paymentObservationOf,
-  stableflowLinkFromMetadata,
-  type DodoWebhookEvent,
-} from "~/integrations/dodo-events";
-import {
-  applyPaymentObservation,
-  becameSucceeded,
-  diffPaymentStates,
-  EMPTY_PAYMENT_STATE,
-  type PaymentStateChange,
-} from "~/ledger/payment-state";
+import { dodoPaymentIdOf, paymentObservationOf, type DodoWebhookEvent } from "~/integrations/dodo-events";
+import { assessPayment, type PaymentAssessment, type ReviewInputs } from "~/ledger/payment-assessment";
+import { applyPaymentObservation, becameSucceeded, diffPaymentStates, type PaymentStateChange } from "~/ledger/payment-state";
 import type { Database } from "~/utils/db.server";
 import { isUniqueViolation, toDatabaseError } from "~/utils/db-errors.server";
 import { sql, type SqlTransaction } from "~/utils/sql.server";
 import {
-  loadPaymentState,
   needsRefundOrDisputeWrites,
   writeDelivery,
   writeRefundsAndDisputes,
   type AuditRowInput,
   type DeliveryWrite,
   type DeliveryWritten,
-  type LoadedPaymentState,
-  type RecordedPayment,
-} from "./payments.server";
+} from "./payment-delivery.server";
+import { resolveOwnership, type Ownership } from "./payment-ownership.server";
+import { loadPaymentState, NOTHING_RECORDED, type LoadedPaymentState, type RecordedPayment } from "./payments.server";
 import { ensureDefaultOrganization } from "./organizations.server";
 import { announcePayoutRunRequests } from "./payout-run-worker.server";
+import { resolveRedelivery } from "./webhook-failures.server";
 
 /**
  * Ingestion runs on the driver (Database.query / Database.transaction), without Prisma's per-statement
@@ -47,10 +37,8 @@ type Tx = SqlTransaction;
 /** A locked attempt loses only to a fast-path writer slipping in between its read and write; bounded. */
 const LOCKED_ATTEMPTS = 10;
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Header names kept with the event: enough to re-verify it later, nothing secret. */
-const KEPT_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent"] as const;
+export const KEPT_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent"] as const;
 
 export interface VerifiedDelivery {
   webhookId: string;
@@ -70,7 +58,14 @@ export type WebhookRecordOutcome =
       /** A compile request was committed with this delivery (the worker compiles the run after commit). */
       payoutRunRequested: boolean;
     }
-  | { kind: "duplicate" };
+  | { kind: "duplicate" }
+  /** The webhook-id was recorded with other bytes: the first stays authoritative, this body is kept for review. */
+  | { kind: "conflict" };
+
+export interface RecordOptions {
+  /** Replaying a stored FAILED delivery (scripts/webhooks.ts): its event row is updated, not inserted. */
+  replay?: boolean;
+}
 
 /** What recording needs of the database: the driver transaction, and Prisma for the cold paths. */
 export type WebhookDatabase = Pick<Database, "prisma" | "transaction" | "query">;
@@ -90,33 +85,6 @@ async function defaultOrganizationId(prisma: PrismaClient): Promise<string> {
   return id;
 }
 
-/**
- * Our metadata names the organization (and checkout) the payment belongs to. Anything else, including a
- * payment created outside our checkout, belongs to the organization that owns the endpoint.
- */
-async function resolveOwnership(
-  tx: Tx,
-  event: DodoWebhookEvent,
-  defaultOrganization: string,
-): Promise<{ organizationId: string; checkoutSessionId: string | null }> {
-  const metadata = event.kind === "payment" || event.kind === "refund" ? event.data.metadata : undefined;
-  const link = stableflowLinkFromMetadata(metadata);
-  if (link.checkoutId && UUID_PATTERN.test(link.checkoutId)) {
-    const [checkout] = await tx.query<{ id: string; organization_id: string }>(
-      sql`SELECT id, organization_id FROM checkout_sessions WHERE id = ${link.checkoutId}::uuid`,
-    );
-    if (checkout && (!link.organization || link.organization === checkout.organization_id)) {
-      return { organizationId: checkout.organization_id, checkoutSessionId: checkout.id };
-    }
-  }
-  if (link.organization && UUID_PATTERN.test(link.organization)) {
-    const [organization] = await tx.query<{ id: string }>(sql`SELECT id FROM organizations WHERE id = ${link.organization}::uuid`);
-    if (organization) return { organizationId: organization.id, checkoutSessionId: null };
-  }
-  return { organizationId: defaultOrganization, checkoutSessionId: null };
-}
-
-
 function auditAction(change: PaymentStateChange): { action: string; entityType: string; entityId: string } {
   switch (change.kind) {
     case "payment_status":
@@ -132,37 +100,76 @@ function auditAction(change: PaymentStateChange): { action: string; entityType: 
 
 type Recorded = Extract<WebhookRecordOutcome, { kind: "recorded" }>;
 
-function keptHeadersJson(delivery: VerifiedDelivery): string {
+export function keptHeadersJson(delivery: Pick<VerifiedDelivery, "headers">): string {
   const kept: Record<string, string> = {};
   for (const name of KEPT_HEADERS) if (delivery.headers[name] !== undefined) kept[name] = delivery.headers[name]!.slice(0, 1024);
   return JSON.stringify(kept);
 }
 
 /** An event that moves no payment (unknown type, or without a payment id): its row is the whole write. */
-async function recordIgnored(db: WebhookDatabase, delivery: VerifiedDelivery, organizationId: string): Promise<Recorded> {
-  const [row] = await db.query<{ id: string }>(sql`
-    INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
-    VALUES (${delivery.webhookId}, ${organizationId}::uuid, ${delivery.event.type.slice(0, 128)},
-            ${new Date(delivery.timestampSeconds * 1000)}::timestamptz, ${delivery.rawBody}, ${keptHeadersJson(delivery)}::jsonb,
-            'IGNORED'::webhook_event_status, now())
-    RETURNING id`);
-  return { kind: "recorded", webhookEventId: row!.id, organizationId, payment: null, changes: [], payoutRunRequested: false };
+async function recordIgnored(db: WebhookDatabase, delivery: VerifiedDelivery, organizationId: string, replay: boolean): Promise<Recorded> {
+  const [row] = replay
+    ? await db.query<{ id: string }>(sql`
+        UPDATE webhook_events SET status = 'IGNORED', error = NULL, processed_at = now(), event_type = ${delivery.event.type.slice(0, 128)}
+        WHERE webhook_id = ${delivery.webhookId} AND status = 'FAILED'
+        RETURNING id`)
+    : await db.query<{ id: string }>(sql`
+        INSERT INTO webhook_events (webhook_id, organization_id, event_type, webhook_timestamp, raw_body, headers, status, processed_at)
+        VALUES (${delivery.webhookId}, ${organizationId}::uuid, ${delivery.event.type.slice(0, 128)},
+                ${new Date(delivery.timestampSeconds * 1000)}::timestamptz, ${delivery.rawBody}, ${keptHeadersJson(delivery)}::jsonb,
+                'IGNORED'::webhook_event_status, now())
+        RETURNING id`);
+  if (!row) throw new Error(`webhook ${delivery.webhookId} is no longer FAILED: replayed by someone else`);
+  return { kind: "recorded", webhookEventId: row.id, organizationId, payment: null, changes: [], payoutRunRequested: false };
 }
 
-/** Nothing of the payment recorded yet: version 0, no rows. */
-const NOTHING_RECORDED: LoadedPaymentState = Object.freeze({ state: EMPTY_PAYMENT_STATE, payment: null, version: 0 });
+/** Audit rows for the review flags a write raises or clears, and for a payout basis that moved after success. */
+function reviewAudit(loaded: LoadedPaymentState, next: PaymentAssessment, reviewReason: string | null, delivery: VerifiedDelivery): AuditRowInput[] {
+  const rows: AuditRowInput[] = [];
+  const base = { actor_id: delivery.webhookId };
+  const flags = (entityType: "refund" | "dispute", before: Record<string, string | null>, after: Record<string, string | null>) => {
+    for (const [id, reason] of Object.entries(after)) {
+      const was = before[id] ?? null;
+      if (was === reason) continue;
+      rows.push({ ...base, action: reason ? "review.flagged" : "review.cleared", entity_type: entityType, entity_id: id, data: { reason: reason ?? was } });
+    }
+  };
+  flags("refund", loaded.assessment.refundReviews, next.refundReviews);
+  flags("dispute", loaded.assessment.disputeReviews, next.disputeReviews);
+  const reviewBefore = loaded.reviews.paymentReview?.reason ?? null;
+  if (reviewReason !== reviewBefore) {
+    rows.push({ ...base, action: reviewReason ? "review.flagged" : "review.cleared", entity_type: "payment", entity_id: null, data: { reason: reviewReason ?? reviewBefore } });
+  }
+  const was = loaded.payment;
+  if (was && was.status === "succeeded" && (was.netSettlementMinor !== next.netSettlement || was.payoutHold !== next.payoutHold)) {
+    rows.push({
+      ...base,
+      action: "payment.payout_basis",
+      entity_type: "payment",
+      entity_id: null,
+      data: { from: { net: was.netSettlementMinor, hold: was.payoutHold }, to: { net: next.netSettlement, hold: next.payoutHold, deduction: next.deduction } },
+    });
+  }
+  return rows;
+}
 
 /** The write of a payment event against `loaded` (the state as read, or NOTHING_RECORDED). */
 function planDelivery(
   loaded: LoadedPaymentState,
   delivery: VerifiedDelivery,
-  ownership: { organizationId: string; checkoutSessionId: string | null },
+  ownership: Ownership,
   dodoPaymentId: string,
+  replay: boolean,
 ): { write: DeliveryWrite; changes: PaymentStateChange[] } {
   const { event } = delivery;
   const observation = paymentObservationOf(event)!;
   const next = applyPaymentObservation(loaded.state, observation);
   const changes = diffPaymentStates(loaded.state, next);
+  // The checkout verdict of the payment event that won the fold; other events keep the row's.
+  const won = event.kind === "payment" && next.payment !== loaded.state.payment;
+  const reviewReason = won ? ownership.reviewReason : (loaded.reviews.paymentReview?.reason ?? null);
+  const reviews: ReviewInputs = { ...loaded.reviews, paymentReview: { reason: reviewReason, released: loaded.reviews.paymentReview?.released ?? false } };
+  const assessment = assessPayment(next, reviews);
   // The event row is written by the same statement: its id is added to each audit row's data there.
   const audit: AuditRowInput[] = changes.map((change) => {
     const { action, entityType, entityId } = auditAction(change);
@@ -174,10 +181,19 @@ function planDelivery(
       data: { dodoPaymentId, eventType: event.type, change },
     };
   });
+  audit.push(...reviewAudit(loaded, assessment, reviewReason, delivery));
   const paymentData = event.kind === "payment" ? event.data : null;
+  const succeeded = becameSucceeded(loaded.state, next);
+  const existing = loaded.payment;
+  // The basis the worker compiles from moved (a refund, a dispute, a review): it reconciles the run.
+  const basisMoved =
+    next.payment?.status === "succeeded" &&
+    existing !== null &&
+    (existing.netSettlementMinor !== assessment.netSettlement || existing.payoutHold !== assessment.payoutHold);
   return {
     changes,
     write: {
+      replay,
       webhookId: delivery.webhookId,
       webhookTimestamp: new Date(delivery.timestampSeconds * 1000),
       rawBody: delivery.rawBody,
@@ -190,11 +206,15 @@ function planDelivery(
       metadata: paymentData?.metadata ?? {},
       loaded,
       next,
+      assessment,
+      reviewReason,
       audit,
-      // THE SEAM between ingestion and payouts: a payment that just became succeeded gets a compile request
-      // (payout_run_requests, the outbox) written by the same statement, so it commits or rolls back with
-      // the payment; the worker compiles the run after commit (decision 004).
-      requestPayoutRun: becameSucceeded(loaded.state, next),
+      // THE SEAM between ingestion and payouts: a payment that just became succeeded, or whose payout basis
+      // moved, gets a compile request (payout_run_requests, the outbox) written by the same statement, so it
+      // commits or rolls back with the payment; the worker compiles or reconciles the run after commit
+      // (decisions 004 and 009).
+      requestPayoutRun: succeeded || basisMoved,
+      completeCheckout: succeeded && ownership.completesCheckout,
     },
   };
 }
@@ -202,8 +222,9 @@ function planDelivery(
 async function recordPaymentEvent(
   db: WebhookDatabase,
   delivery: VerifiedDelivery,
-  ownership: { organizationId: string; checkoutSessionId: string | null },
+  ownership: Ownership,
   dodoPaymentId: string,
+  replay: boolean,
 ): Promise<Recorded> {
   const outcome = (changes: PaymentStateChange[], written: DeliveryWritten): Recorded => ({
     kind: "recorded",
@@ -216,8 +237,9 @@ async function recordPaymentEvent(
   // Fast path: one conditional write statement (atomic on its own), first against "nothing recorded
   // yet" (most Dodo payments have a single event: one round trip), then against the state as read. The
   // version check makes either write nothing when its assumption is out of date.
-  const firstSighting = planDelivery(NOTHING_RECORDED, delivery, ownership, dodoPaymentId);
-  if (!needsRefundOrDisputeWrites(firstSighting.write)) {
+  const firstSighting = planDelivery(NOTHING_RECORDED, delivery, ownership, dodoPaymentId, replay);
+  // A replay always takes the locked path: it holds its FAILED event row while it writes.
+  if (!replay && !needsRefundOrDisputeWrites(firstSighting.write)) {
     // A unique violation here (a redelivered webhook-id, or a payment row written some other way than by
     // a webhook) only means the assumption was wrong: the statement wrote nothing, and the read below
     // decides (a redelivery then fails the same way, outside, and is answered as a duplicate).
@@ -226,7 +248,7 @@ async function recordPaymentEvent(
       throw error;
     });
     if (written) return outcome(firstSighting.changes, written);
-    const fast = planDelivery(await loadPaymentState(db, dodoPaymentId), delivery, ownership, dodoPaymentId);
+    const fast = planDelivery(await loadPaymentState(db, dodoPaymentId), delivery, ownership, dodoPaymentId, false);
     if (!needsRefundOrDisputeWrites(fast.write)) {
       const rewritten = await writeDelivery(db, fast.write);
       if (rewritten) return outcome(fast.changes, rewritten);
@@ -238,7 +260,12 @@ async function recordPaymentEvent(
   for (let attempt = 1; attempt <= LOCKED_ATTEMPTS; attempt++) {
     const recorded = await db.transaction(async (tx) => {
       await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${dodoPaymentId}::text, 7))`);
-      const { write, changes } = planDelivery(await loadPaymentState(tx, dodoPaymentId), delivery, ownership, dodoPaymentId);
+      if (replay) {
+        const [held] = await tx.query<{ status: string }>(sql`
+          SELECT status::text AS status FROM webhook_events WHERE webhook_id = ${delivery.webhookId} FOR UPDATE`);
+        if (held?.status !== "FAILED") throw new Error(`webhook ${delivery.webhookId} is no longer FAILED: replayed by someone else`);
+      }
+      const { write, changes } = planDelivery(await loadPaymentState(tx, dodoPaymentId), delivery, ownership, dodoPaymentId, replay);
       const written = await writeDelivery(tx, write);
       if (!written) return null;
       if (needsRefundOrDisputeWrites(write)) await writeRefundsAndDisputes(tx, write, written.payment);
@@ -255,24 +282,25 @@ async function recordPaymentEvent(
  * returns `duplicate` and changes nothing: the unique index decides, not a read before the write.
  * Any other failure propagates (the route answers 5xx so Dodo retries).
  */
-export async function recordDodoWebhook(db: WebhookDatabase, delivery: VerifiedDelivery): Promise<WebhookRecordOutcome> {
+export async function recordDodoWebhook(db: WebhookDatabase, delivery: VerifiedDelivery, options: RecordOptions = {}): Promise<WebhookRecordOutcome> {
   const defaultOrganization = await defaultOrganizationId(db.prisma);
+  const replay = options.replay === true;
   try {
     const { event } = delivery;
     const ownership = await resolveOwnership(db, event, defaultOrganization);
     const dodoPaymentId = paymentObservationOf(event) ? dodoPaymentIdOf(event) : null;
     const outcome = dodoPaymentId
-      ? await recordPaymentEvent(db, delivery, ownership, dodoPaymentId)
-      : await recordIgnored(db, delivery, ownership.organizationId);
+      ? await recordPaymentEvent(db, delivery, ownership, dodoPaymentId, replay)
+      : await recordIgnored(db, delivery, ownership.organizationId, replay);
     // Committed: a run is compiled a moment after this 200, not inside it.
     if (outcome.payoutRunRequested) announcePayoutRunRequests(db);
     return outcome;
   } catch (error) {
-    if (isUniqueViolation(error)) {
+    if (!replay && isUniqueViolation(error)) {
       // Only the webhook-id index means "already recorded" (the drivers do not always name the index,
       // so ask the table); any other unique violation is a real fault and must reach Dodo as a 5xx.
-      const recorded = await db.prisma.webhookEvent.findUnique({ where: { webhookId: delivery.webhookId }, select: { id: true } });
-      if (recorded) return { kind: "duplicate" };
+      const redelivery = await resolveRedelivery(db, delivery);
+      if (redelivery) return { kind: redelivery };
     }
     throw toDatabaseError(error);
   }

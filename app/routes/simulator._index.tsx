@@ -3,7 +3,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { simulatorAllowed } from "~/integrations/dodo.server";
 import { SimulatorError, simulateDispute, simulateRefund, type SimulatedDisputeStep } from "~/integrations/simulator.server";
-import { listRecentPayments } from "~/models/payments.server";
+import { listRecentPayments } from "~/models/payment-views.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
 import { findOrganizationBySlug, formatPrice } from "~/models/products.server";
 import { getPrisma } from "~/utils/db.server";

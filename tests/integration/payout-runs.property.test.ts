@@ -93,6 +93,7 @@ describe.each(databaseTargets())("payout runs over random histories on $name", (
     return {
       id: payment.id, organizationId, dodoPaymentId: payment.dodoPaymentId, checkoutSessionId: null, status: "succeeded",
       totalAmountMinor: cents, currency: "USD", settlementAmountMinor: cents, settlementCurrency: "USD", refundedAmountMinor: 0n,
+      netSettlementMinor: cents, payoutHold: null,
     };
   }
 

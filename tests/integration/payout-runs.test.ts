@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "~/generated/prisma/client";
 import { activatePolicyVersion, createPolicyVersion, type PolicyRuleInput } from "~/models/policies.server";
 import type { RecordedPayment } from "~/models/payments.server";
-import { compilePayoutRunForPayment, compileSweepRun, getPayoutRun, recordRefundClawbacks } from "~/models/payout-runs.server";
+import { compilePayoutRunForPayment, compileSweepRun, getPayoutRun } from "~/models/payout-runs.server";
+import { advancePayoutRun } from "~/models/payout-run-lifecycle.server";
 import { createRecipient, loadRecipientStates, recordClawback, setRecipientStatus } from "~/models/recipients.server";
 import { toDatabaseError } from "~/utils/db-errors.server";
 import { linesFromTraceRecord, type TraceRecord } from "~/ledger/policy-trace";
@@ -71,6 +72,8 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
       settlementAmountMinor: cents,
       settlementCurrency: currency,
       refundedAmountMinor: 0n,
+      netSettlementMinor: cents,
+      payoutHold: null,
     };
   }
 
@@ -239,25 +242,23 @@ describe.each(databaseTargets())("payout runs on $name", (target) => {
     ]);
     const payment = await succeededPayment(org.id, 1_000n); // 10,000,000: artist paid 6,000,000, producer accrues 2,000,000
     const compiled = await compile(payment);
-    const refund = await prisma.refund.create({
-      data: {
-        organizationId: org.id, dodoRefundId: `ref_${randomUUID()}`, dodoPaymentId: payment.dodoPaymentId, paymentId: payment.id,
-        amountMinor: 250n, currency: "USD", status: "SUCCEEDED", lastEventAt: NOW,
-      },
-    });
-    const clawback = (refundId: string) =>
-      prisma.$transaction((tx) => recordRefundClawbacks(tx, { paymentId: payment.id, refunded: 2_500_000n, refundId }));
-    // before settlement the run lifecycle decides (cancel or shrink): no clawback is written
-    expect(await clawback(refund.id)).toMatchObject({ outcome: "RUN_NOT_SETTLED", status: "READY" });
-    for (const status of ["APPROVED", "EXECUTING", "SETTLED"] as const) {
-      await prisma.payoutRun.update({ where: { id: compiled.payoutRunId! }, data: { status } });
+    for (const to of ["APPROVED", "EXECUTING", "SETTLED"] as const) {
+      await advancePayoutRun(db, { runId: compiled.payoutRunId!, to, actor: "executor" });
     }
-    // a quarter refunded: the artist owes a quarter of 6,000,000, the producer a quarter of its accrued 2,000,000
-    const recorded = await clawback(refund.id);
-    expect(recorded).toMatchObject({ outcome: "RECORDED" });
-    const owed = Object.fromEntries((recorded as { clawbacks: { recipientId: string; amount: bigint }[] }).clawbacks.map((c) => [c.recipientId, c.amount]));
-    expect(owed).toEqual({ [artist.id]: 1_500_000n, [producer.id]: 500_000n });
-    expect(await clawback(refund.id)).toMatchObject({ outcome: "ALREADY_RECORDED" });
+    // A quarter refunded after settlement: the payment's basis drops to 750 cents and the worker reconciles.
+    await prisma.payment.update({ where: { id: payment.id }, data: { netSettlementMinor: 750n } });
+    const refunded = { ...payment, netSettlementMinor: 750n };
+    expect(await compile(refunded)).toMatchObject({ payoutRunId: compiled.payoutRunId, created: false });
+    // the artist owes a quarter of 6,000,000, the producer a quarter of its accrued 2,000,000
+    const clawbacks = async () =>
+      Object.fromEntries(
+        (await prisma.recipientBalanceEntry.findMany({ where: { sourceRunId: compiled.payoutRunId!, kind: "CLAWBACK" } })).map((e) => [e.recipientId, e.amount]),
+      );
+    expect(await clawbacks()).toEqual({ [artist.id]: 1_500_000n, [producer.id]: 500_000n });
+    // reconciling again (a redelivery, another drain) records nothing more
+    await compile(refunded);
+    expect(await prisma.recipientBalanceEntry.count({ where: { sourceRunId: compiled.payoutRunId! } })).toBe(2);
+    expect((await prisma.payoutRun.findUniqueOrThrow({ where: { id: compiled.payoutRunId! } })).status).toBe("SETTLED");
     // the producer's clawback is netted against its accrued balance; the artist's against its next share
     const next = await compile(await succeededPayment(org.id, 1_000n));
     const run = await assertConserved(next.payoutRunId!);

@@ -9,7 +9,8 @@ import {
   webhookRejectionCounter,
 } from "~/integrations/webhook-verification.server";
 import { WEBHOOK_BODY_LIMIT_BYTES, handleDodoWebhook } from "~/integrations/dodo-webhook-handler.server";
-import { loadPaymentState, writeDelivery, writeRefundsAndDisputes } from "~/models/payments.server";
+import { loadPaymentState } from "~/models/payments.server";
+import { writeDelivery, writeRefundsAndDisputes } from "~/models/payment-delivery.server";
 import { foldPaymentObservations } from "~/ledger/payment-state";
 import { paymentObservationOf, parseDodoWebhookEvent } from "~/integrations/dodo-events";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
@@ -19,8 +20,8 @@ import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } fr
 // its compile request, so "exactly one request per payment" is a database fact the tests count. The
 // writers are wrapped in spies so tests can make a write fail: the delivery's one statement, or the
 // refund/dispute writes after it in the locked path's transaction.
-vi.mock("~/models/payments.server", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("~/models/payments.server")>();
+vi.mock("~/models/payment-delivery.server", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("~/models/payment-delivery.server")>();
   return {
     ...actual,
     writeDelivery: vi.fn(actual.writeDelivery),
@@ -124,31 +125,40 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
     });
   });
 
-  describe("malformed input: refused, nothing recorded", () => {
-    it("error: malformed JSON with a valid signature is 400", async () => {
+  // Verified bodies that cannot be applied are Dodo's: kept FAILED with the error and acknowledged (202),
+  // so Dodo's retries stop and an operator can replay them; nothing else is written.
+  describe("malformed but verified input: stored FAILED, answered 202, nothing else recorded", () => {
+    async function expectStoredFailed(response: Response, webhookId: string, before: Awaited<ReturnType<typeof counts>>, error: RegExp) {
+      expect(response.status).toBe(202);
+      expect(await response.json()).toMatchObject({ status: "failed" });
+      const stored = await db.prisma.webhookEvent.findUniqueOrThrow({ where: { webhookId } });
+      expect(stored.status).toBe("FAILED");
+      expect(stored.error).toMatch(error);
+      expect(await counts()).toEqual({ ...before, events: before.events + 1 });
+    }
+
+    it("error: malformed JSON with a valid signature is kept FAILED", async () => {
       const before = await counts();
       const body = '{"business_id":"bus_1","type":"payment.succeeded",';
-      const headers = { ...signWebhook({ secret, webhookId: newDodoId("msg"), timestampSeconds: Math.floor(Date.now() / 1000), body }), "content-type": "application/json" };
-      const response = await deliver(post(body, headers));
-      expect(response.status).toBe(400);
-      expect(await counts()).toEqual(before);
+      const webhookId = newDodoId("msg");
+      const headers = { ...signWebhook({ secret, webhookId, timestampSeconds: Math.floor(Date.now() / 1000), body }), "content-type": "application/json" };
+      await expectStoredFailed(await deliver(post(body, headers)), webhookId, before, /not JSON/);
     });
 
-    it("error: a known type whose data breaks the schema is 400", async () => {
+    it("error: a known type whose data breaks the schema is kept FAILED", async () => {
       const before = await counts();
       const event = paymentEvent({ status: "succeeded", totalAmount: 100n });
       (event.data as Record<string, unknown>).total_amount = "100";
-      const response = await send(event);
-      expect(response.status).toBe(400);
-      expect(await counts()).toEqual(before);
+      const webhookId = newDodoId("msg");
+      await expectStoredFailed(await send(event, { webhookId }), webhookId, before, /total_amount/);
     });
 
-    it("error: a fractional amount is 400", async () => {
+    it("error: a fractional amount is kept FAILED", async () => {
       const before = await counts();
       const event = paymentEvent({ status: "succeeded", totalAmount: 100n });
       (event.data as Record<string, unknown>).settlement_amount = 99.5;
-      expect((await send(event)).status).toBe(400);
-      expect(await counts()).toEqual(before);
+      const webhookId = newDodoId("msg");
+      await expectStoredFailed(await send(event, { webhookId }), webhookId, before, /settlement_amount/);
     });
 
     it("error: Content-Length over 256 KiB is 413", async () => {
@@ -302,8 +312,9 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
 
     it("a payment carrying our metadata is linked to its checkout and organization", async () => {
       const organization = await db.prisma.organization.create({ data: { slug: `shop-${Date.now()}`, name: "Shop" } });
+      const dodoSessionId = newDodoId("cks");
       const checkout = await db.prisma.checkoutSession.create({
-        data: { organizationId: organization.id, amountMinor: 1200n, currency: "USD", customerEmail: "c@example.com", customerName: "C", status: "REDIRECTED" },
+        data: { organizationId: organization.id, amountMinor: 1200n, currency: "USD", customerEmail: "c@example.com", customerName: "C", status: "REDIRECTED", dodoSessionId },
       });
       const paymentId = newDodoId("pay");
       const response = await send(
@@ -311,6 +322,7 @@ describe.each(databaseTargets())("Dodo webhook ingestion on $name", (target) => 
           paymentId,
           status: "succeeded",
           totalAmount: 1200n,
+          checkoutSessionId: dodoSessionId,
           metadata: { stableflow_checkout_id: checkout.id, stableflow_org: organization.id },
         }),
       );
