@@ -6,6 +6,7 @@
 import type { PrismaClient } from "~/generated/prisma/client";
 import type { Database } from "~/utils/db.server";
 import { loadRecipientStates } from "./recipients.server";
+import { uuidBytes } from "./settlement.server";
 
 export interface PublishedTransfer {
   tokenAccount: string;
@@ -43,12 +44,8 @@ export interface SettledPayoutPage {
   total: number;
 }
 
-/** The 16 bytes a run's UUID is on chain (the run id of its SplitRecords and plan hashes). */
-export function runIdBytes(runId: string): Uint8Array {
-  const hex = runId.replaceAll("-", "");
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new TypeError(`not a UUID: ${runId}`);
-  return Uint8Array.from(Buffer.from(hex, "hex"));
-}
+/** The 16 bytes a run's UUID is on chain (the run id of its SplitRecords and plan hashes): the executor's own mapping. */
+export const runIdBytes: (runId: string) => Uint8Array = uuidBytes;
 
 /** Batch items that paid `address` in a batch the chain confirmed. */
 function paidItems(address: string) {

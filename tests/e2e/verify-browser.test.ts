@@ -1,37 +1,33 @@
-// A recipient verifies their payout in a real browser (Debian's Chromium driven by playwright-core) on a
-// 390 px wide screen: types their wallet into the labelled form, sees the payout checked live against the
+// A recipient verifies a payout the settlement executor made (approved run, settled on the embedded chain) in
+// a real browser (Debian's Chromium driven by playwright-core) on a 390 px wide screen: types their wallet into the labelled form, sees the payout checked live against the
 // embedded chain (every check passing), opens the batch's transfer list, downloads the proof and it verifies;
 // the same without JavaScript; a typo answered in place; no Content-Security-Policy violation on the way.
 // Screenshots go to artifacts/screenshots/ (ignored by git); docs/images/verify-payout.png is the desktop one.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Connection } from "@solana/web3.js";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDefaultOrganization } from "~/models/organizations.server";
 import { parsePayoutProof, verifyPayoutProof } from "~/settlement/payout-proof";
-import { useServedApp } from "../setup/app-server";
+import type { RunningExecutors } from "~/settlement/executor-runtime.server";
+import { startAppServer, type AppServer } from "../setup/app-server";
 import { useTestChain } from "../setup/chain";
-import { createSplitWorld } from "../setup/chain-split";
 import { pgliteTarget } from "../setup/databases";
-import { chainRecipients, settleOnChain, type ChainRecipient, type RecordedBatch } from "../setup/settled-payout";
+import { createSettlementWorld, startTestExecutors, type SettlementWorld, type TestRecipient } from "../setup/settlement";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = path.resolve("artifacts/screenshots");
 
 const chain = useTestChain({ slotMs: 40 });
-let organizationId = "";
-const app = useServedApp(pgliteTarget, async (db) => {
-  organizationId = (await ensureDefaultOrganization(db.prisma)).id;
-  await db.prisma.organization.update({ where: { id: organizationId }, data: { name: "Acme Studio" } });
-});
-
+let world: SettlementWorld;
+let executors: RunningExecutors;
+let server: AppServer;
 let workDir: string;
 let browser: Browser;
-let recipients: ChainRecipient[];
-let settled: RecordedBatch;
+let recipients: TestRecipient[];
+let signature = "";
 const amounts = [1_500_000n, 250_000_000n, 42_000n, 7n];
 const cspViolations: string[] = [];
 
@@ -47,21 +43,31 @@ beforeAll(async () => {
   }
   workDir = await mkdtemp(path.join(os.tmpdir(), "sf-verify-browser-"));
   await mkdir(SHOTS, { recursive: true });
-  const world = await createSplitWorld(chain.current.url, { organizationId, funding: 500_000_000n });
+  // The operator's side, for real: a treasury, a run approved and settled by the settlement executor.
+  world = await createSettlementWorld({ target: pgliteTarget, chain: chain.current, funding: 500_000_000n });
+  await world.db.prisma.organization.update({ where: { id: world.organizationId }, data: { name: "Acme Studio" } });
+  executors = await startTestExecutors(world);
+  // Two recipients have token accounts already; the executor creates the others'.
+  recipients = [...(await world.addRecipients(2, { withTokenAccounts: true })), ...(await world.addRecipients(2))];
+  const runId = await world.createRun(recipients.map((recipient, i) => ({ recipient, amount: amounts[i] })));
+  expect((await world.approve(runId, executors.queue)).status).toBe("APPROVED");
+  expect(await world.waitForRun(runId, ["SETTLED", "PARTIAL", "FAILED"], 600_000)).toBe("SETTLED");
+  signature = (await world.db.prisma.splitBatchEvent.findFirstOrThrow({ where: { status: "CONFIRMED", batch: { runId } } })).signature!;
+
   process.env.SOLANA_RPC_URL = chain.current.url;
   process.env.STABLEFLOW_MINT = world.mint.toBase58();
-  const keyFile = path.join(workDir, "authority.json");
-  await writeFile(keyFile, JSON.stringify(Array.from(world.authority.secretKey)), { mode: 0o600 });
-  process.env.STABLEFLOW_AUTHORITY_KEYPAIR = keyFile;
-  recipients = await chainRecipients(app.db.prisma, world, organizationId, amounts.length);
-  settled = await settleOnChain(app.db.prisma, world, { organizationId, transfers: recipients.map((recipient, i) => ({ recipient, amount: amounts[i] })) });
+  process.env.STABLEFLOW_AUTHORITY_KEYPAIR = world.authorityFile;
+  server = await startAppServer(world.db);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
-});
+}, 900_000);
 afterAll(async () => {
   await browser?.close();
+  await server?.close();
+  await executors?.stop();
+  await world?.destroy();
   delete process.env.SOLANA_RPC_URL;
   delete process.env.STABLEFLOW_MINT;
   delete process.env.STABLEFLOW_AUTHORITY_KEYPAIR;
@@ -71,28 +77,31 @@ afterAll(async () => {
 describe("a recipient verifies their payout in a browser", () => {
   it("on a 390 px screen: enters the wallet, sees every check pass, reads the batch's list, downloads a proof that verifies", async () => {
     const me = recipients[1];
+    const wallet = me.wallet.publicKey.toBase58();
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, acceptDownloads: true });
     const page = await context.newPage();
     watchCsp(page);
 
     // Given the public page, no sign-in
-    await page.goto(`${app.server.url}/verify`);
+    await page.goto(`${server.url}/verify`);
     await expect(page.locator("h1").textContent()).resolves.toBe("Verify a payout");
 
     // When the recipient makes a typo first, the page says what is wrong next to the field
     const field = page.getByLabel("Your wallet address or token account");
-    await field.fill(`${me.wallet.slice(0, -1)}0`);
+    await field.fill(`${wallet.slice(0, -1)}0`);
     await page.getByRole("button", { name: "Verify" }).click();
     await expect(page.getByRole("alert").textContent()).resolves.toContain("is not base58 text");
     await expect(page.getByLabel("Your wallet address or token account").getAttribute("aria-invalid")).resolves.toBe("true");
 
     // And then enters the wallet
-    await page.getByLabel("Your wallet address or token account").fill(me.wallet);
+    await page.getByLabel("Your wallet address or token account").fill(wallet);
     await page.getByRole("button", { name: "Verify" }).click();
-    await page.waitForURL(`${app.server.url}/verify/${me.wallet}`);
+    await page.waitForURL(`${server.url}/verify/${wallet}`);
 
     // Then the payout is there, verified on chain, each of the four checks passing
     const payout = page.locator('[data-testid="payout"]');
+    // A client-side navigation: the URL can change a moment before the page renders.
+    await payout.first().waitFor();
     await expect(payout.count()).resolves.toBe(1);
     await expect(payout.getByTestId("payout-status").textContent()).resolves.toBe("Verified on chain");
     const checks = await payout.locator('[data-testid^="check-"]').allTextContents();
@@ -105,7 +114,9 @@ describe("a recipient verifies their payout in a browser", () => {
     await payout.locator("summary").click();
     const rows = payout.locator('[data-testid="transfers"] tbody tr');
     await expect(rows.count()).resolves.toBe(amounts.length);
-    await expect(rows.nth(1).getAttribute("aria-current")).resolves.toBe("true");
+    const mine = payout.locator('[data-testid="transfers"] tbody tr[aria-current="true"]');
+    await expect(mine.count()).resolves.toBe(1);
+    await expect(mine.locator("td[data-amount]").getAttribute("data-amount")).resolves.toBe(amounts[1].toString());
 
     // And nothing is wider than the screen
     const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, viewport: window.innerWidth }));
@@ -118,7 +129,7 @@ describe("a recipient verifies their payout in a browser", () => {
     const file = path.join(workDir, download.suggestedFilename());
     await download.saveAs(file);
     const proof = parsePayoutProof(JSON.parse(await readFile(file, "utf8")));
-    expect(proof.signature).toBe(settled.signature);
+    expect(proof.signature).toBe(signature);
     expect(proof.transfers[proof.position]).toEqual({ tokenAccount: me.tokenAccount.toBase58(), amount: amounts[1].toString() });
     expect((await verifyPayoutProof(new Connection(chain.current.url, "confirmed"), proof)).ok).toBe(true);
     await context.close();
@@ -126,13 +137,14 @@ describe("a recipient verifies their payout in a browser", () => {
 
   it("works without JavaScript, and on a desktop screen (the README's screenshot)", async () => {
     const me = recipients[0];
+    const wallet = me.wallet.publicKey.toBase58();
     const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, javaScriptEnabled: false });
     const page = await context.newPage();
     watchCsp(page);
-    await page.goto(`${app.server.url}/verify`);
-    await page.getByLabel("Your wallet address or token account").fill(me.wallet);
+    await page.goto(`${server.url}/verify`);
+    await page.getByLabel("Your wallet address or token account").fill(wallet);
     await page.getByRole("button", { name: "Verify" }).click();
-    await page.waitForURL(`${app.server.url}/verify/${me.wallet}`);
+    await page.waitForURL(`${server.url}/verify/${wallet}`);
     await expect(page.getByTestId("payout-status").textContent()).resolves.toBe("Verified on chain");
     await page.locator('[data-testid="payout"] summary').click();
     await expect(page.locator('[data-testid="transfers"] tbody tr').count()).resolves.toBe(amounts.length);
