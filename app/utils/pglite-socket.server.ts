@@ -103,6 +103,21 @@ export async function lockEmbeddedDataDir(location: EmbeddedLocation, dataDir: s
 // whose first byte is the high byte of its length).
 const UNIT_END = new Set([0x51 /* Q */, 0x53 /* S */, 0x58 /* X */, 0x00 /* startup */]);
 
+/** A client's startup packet: length, then protocol version 3.0 (196608). */
+function isStartupMessage(message: Uint8Array): boolean {
+  return message.length >= 8 && message[0] === 0x00 && Buffer.from(message.buffer, message.byteOffset, message.byteLength).readInt32BE(4) === 196_608;
+}
+
+/** A simple-query ('Q') protocol message. */
+function simpleQuery(text: string): Uint8Array {
+  const body = Buffer.from(`${text}\0`, "utf8");
+  const message = Buffer.alloc(5 + body.length);
+  message.write("Q", 0, "ascii");
+  message.writeInt32BE(4 + body.length, 1);
+  body.copy(message, 5);
+  return message;
+}
+
 /**
  * What pglite-socket is given instead of the PGlite itself. PGlite's runExclusive takes only its query
  * lock, so a socket client's statement could run inside one of this process's transactions, and this
@@ -142,6 +157,9 @@ class ExclusiveGate {
 
   async execProtocolRawStream(message: Uint8Array, options: Parameters<PGlite["execProtocolRawStream"]>[1]): Promise<void> {
     try {
+      // Every client shares PGlite's one session: a new client must not find the prepared statements of
+      // the one before it (pg names them per client; "prepared statement sf_1 already exists" otherwise).
+      if (isStartupMessage(message)) await this.pglite.execProtocolRaw(simpleQuery("DEALLOCATE ALL"));
       await this.pglite.execProtocolRawStream(message, options);
     } finally {
       if (UNIT_END.has(message[0]) && !this.pglite.isInTransaction()) this.letGo();
