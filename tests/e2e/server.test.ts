@@ -335,5 +335,6 @@ describe("npm start server on SOLANA_RPC_URL", () => {
     } finally {
       expect(await stopServer(server)).toBe(0);
     }
-  });
+    // Two CLI processes (tsx loads the app's modules) beside a booting server: slow on a loaded machine.
+  }, 240_000);
 });
