@@ -112,7 +112,11 @@ describe("parseEnv", () => {
   it("DATABASE_MIGRATION_URL: a second role that migrates, only beside DATABASE_URL, never echoed", () => {
     const env = parseEnv({ DATABASE_URL: "postgresql://app:pw@db/x", DATABASE_MIGRATION_URL: "postgresql://owner:pw@db/x" });
     expect(env.DATABASE_MIGRATION_URL).toBe("postgresql://owner:pw@db/x");
-    expect(configError({ DATABASE_MIGRATION_URL: "postgresql://owner:pw@db/x" }).problems.map((p) => p.variable)).toEqual(["DATABASE_MIGRATION_URL"]);
+    // Without DATABASE_URL the embedded database (one role) is used and the migration URL means nothing.
+    expect(parseEnv({ DATABASE_MIGRATION_URL: "postgresql://owner:pw@db/x" }).DATABASE_MIGRATION_URL).toBeUndefined();
+    expect(configError({ ...PRODUCTION, DATABASE_URL: "", DATABASE_MIGRATION_URL: "postgresql://owner:pw@db/x" }).problems.map((p) => p.variable)).toEqual([
+      "DATABASE_URL",
+    ]);
     const bad = configError({ DATABASE_URL: "postgresql://app:pw@db/x", DATABASE_MIGRATION_URL: "mysql://owner:Hunter2Owner@db/x" });
     expect(bad.problems.map((p) => p.variable)).toEqual(["DATABASE_MIGRATION_URL"]);
     expect(bad.message).not.toContain("Hunter2Owner");

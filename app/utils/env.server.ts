@@ -174,10 +174,10 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     });
   }
   if (env.DATABASE_MIGRATION_URL && !env.DATABASE_URL) {
-    problems.push({
-      variable: "DATABASE_MIGRATION_URL",
-      message: "only with DATABASE_URL: it is the owner role that migrates, DATABASE_URL the role the app serves as",
-    });
+    // Without DATABASE_URL the database is the embedded one, which has a single role: a migration URL means
+    // nothing to it (it is inherited, e.g. by a tool run on the embedded database from a shell set up for
+    // PostgreSQL). Production requires DATABASE_URL anyway.
+    env.DATABASE_MIGRATION_URL = undefined;
   }
   if (env.DODO_PAYMENTS_API_KEY && !env.DODO_PAYMENTS_WEBHOOK_KEY) {
     problems.push({
