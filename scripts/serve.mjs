@@ -99,6 +99,35 @@ async function stopWorker() {
 }
 if (booted.payoutWorker === "process") startWorker();
 
+// On PostgreSQL, settlement executors are processes of their own (STABLEFLOW_EXECUTORS, default 2), each
+// restarted with a growing delay if it dies: a batch it held waits for its lease to run out, then the
+// next executor resumes it from the persisted attempt (decision 012).
+const executors = new Map();
+function startExecutor(slot, delayMs = 1_000) {
+  const startedAt = Date.now();
+  const child = spawn(process.execPath, [...process.execArgv, "scripts/executor.mjs"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  executors.set(slot, child);
+  child.once("exit", (code, signal) => {
+    executors.delete(slot);
+    if (stopping) return;
+    const next = Date.now() - startedAt > 60_000 ? 1_000 : Math.min(delayMs * 2, 30_000);
+    console.error(`stableflow: settlement executor ${slot} exited (${signal ?? `code ${code}`}); restarting it in ${delayMs / 1000} s`);
+    setTimeout(() => {
+      if (!stopping) startExecutor(slot, next);
+    }, delayMs).unref();
+  });
+}
+async function stopExecutors() {
+  await Promise.all(
+    [...executors.values()].filter((child) => child.exitCode === null).map((child) => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      return exited;
+    }),
+  );
+}
+if (booted.executors?.mode === "process") for (let slot = 1; slot <= booted.executors.count; slot++) startExecutor(slot);
+
 const server = createAppServer(build).listen(env.PORT, env.HOST, () => {
   const host = env.HOST === "127.0.0.1" || env.HOST === "0.0.0.0" ? "localhost" : env.HOST;
   console.log(
@@ -128,6 +157,7 @@ server.on("error", async (error) => {
   console.error(`stableflow: cannot listen on ${env.HOST}:${env.PORT}: ${error.message}`);
   stopping = true;
   await stopWorker();
+  await stopExecutors();
   await shutdown();
   await chainServer?.stop();
   process.exit(1);
@@ -140,6 +170,7 @@ async function stop(signal) {
   server.close();
   server.closeAllConnections?.();
   await stopWorker();
+  await stopExecutors();
   await shutdown();
   await chainServer?.stop();
   process.exit(0);

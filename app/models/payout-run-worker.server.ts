@@ -21,6 +21,8 @@ export interface WorkerDatabase {
 export type CompileFn = (
   tx: SqlTransaction,
   payments: readonly RecordedPayment[],
+  /** The drain's clock: the compile's (runs' created_at, period caps, schedule windows). */
+  now: Date,
 ) => Promise<(Pick<CompiledRun, "payoutRunId"> & Partial<Pick<CompiledRun, "holdReason">>)[]>;
 
 export interface DrainOptions {
@@ -28,9 +30,14 @@ export interface DrainOptions {
   limit?: number;
   /** Requests compiled per transaction (default 100; 1 = one transaction each). */
   batch?: number;
-  /** Requests due at this time are claimable (default: now); a test passes a later time to skip the backoff. */
+  /**
+   * The drain's clock (default: now): requests due at this time are claimable, windows ending by it close,
+   * and it is the compile's clock. A test passes a later time to skip a backoff or to cross a window's close.
+   */
   now?: Date;
   compile?: CompileFn;
+  /** Told the runs each committed batch compiled (settlement auto-approves those its policy allows). */
+  onCompiled?: (runIds: string[]) => void;
 }
 
 export interface DrainResult {
@@ -84,7 +91,7 @@ async function attemptBatch(
       FOR UPDATE OF r SKIP LOCKED`);
     if (rows.length === 0) return [];
     claimed.push(...rows.map((row) => row.request_id));
-    const results = await args.compile(tx, rows.map(recordedPaymentFromRow));
+    const results = await args.compile(tx, rows.map(recordedPaymentFromRow), args.now);
     if (results.length !== rows.length) throw new Error(`payout run compile returned ${results.length} results for ${rows.length} payments`);
     const done = rows.map((row, i) => ({
       id: row.request_id,
@@ -117,7 +124,7 @@ async function recordFailure(db: WorkerDatabase, requestId: string, error: unkno
   else log.warn("payout run compile failed; will retry", { requestId, error: message });
 }
 
-const compileWithRealCompiler: CompileFn = (tx, payments) => compilePaymentRuns(tx, payments);
+const compileWithRealCompiler: CompileFn = (tx, payments, now) => compilePaymentRuns(tx, payments, { now });
 
 /**
  * Compile the due requests, `batch` per transaction (default 100), until none is left or `limit` were
@@ -131,6 +138,8 @@ export async function drainPayoutRunRequests(db: WorkerDatabase, options: DrainO
   const compile = options.compile ?? compileWithRealCompiler;
   const result: DrainResult = { compiled: 0, held: 0, failed: 0, windowsClosed: 0 };
   const count = (runIds: (string | null)[]) => {
+    const compiled = runIds.filter((runId): runId is string => runId !== null);
+    if (compiled.length > 0) options.onCompiled?.(compiled);
     for (const runId of runIds) {
       if (runId) result.compiled++;
       else result.held++;
@@ -233,6 +242,8 @@ export interface PayoutRunWorkerOptions {
    * its own process hears of the webhook's commits. Without it only this process's webhooks wake it.
    */
   listen?: (onNotify: () => void, onLost: (error: Error) => void) => Promise<() => Promise<void>>;
+  /** See DrainOptions.onCompiled. */
+  onCompiled?: (runIds: string[]) => void;
 }
 
 /**
@@ -293,7 +304,7 @@ export function startPayoutRunWorker(db: WorkerDatabase, options: PayoutRunWorke
   /** One drain; how many requests it attempted (0 after a failure to reach the queue, which is logged). */
   const drain = async () => {
     try {
-      const result = await drainPayoutRunRequests(db, { limit });
+      const result = await drainPayoutRunRequests(db, { limit, onCompiled: options.onCompiled });
       return result.compiled + result.held + result.failed + result.windowsClosed;
     } catch (error) {
       log.error("payout run worker: drain failed", { error: error instanceof Error ? error.message : String(error) });

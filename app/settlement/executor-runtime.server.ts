@@ -4,7 +4,7 @@
 // plan: the settlement target of this deployment's treasury.
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import type { ApprovalPolicy } from "~/models/approvals.server";
+import { autoApproveRuns, type ApprovalPolicy } from "~/models/approvals.server";
 import type { SettlementTarget } from "~/models/settlement.server";
 import type { Database } from "~/utils/db.server";
 import type { Env } from "~/utils/env.server";
@@ -148,4 +148,77 @@ export async function executorChain(env: Env): Promise<{ client: ChainClient; si
     throw new Error("settlement needs a treasury: set STABLEFLOW_MINT and STABLEFLOW_AUTHORITY_KEYPAIR (or use the embedded chain)");
   }
   return { client: runtime.client, signers: runtime.signers, target: settlementTarget(runtime.treasury, runtime.signers) };
+}
+
+export interface SettlementServices {
+  /** "inline": executors in this process; "process": in processes of their own (scripts/executor.mjs); "off": no treasury or queue. */
+  mode: "inline" | "process" | "off";
+  /** Executors: in this process (inline), or how many processes the caller should start. */
+  count: number;
+  queue?: SettlementQueue;
+  target?: SettlementTarget;
+  policy: ApprovalPolicy;
+  executors?: RunningExecutors;
+  /** Why settlement is off, when it is. */
+  error?: string;
+  /** After runs are compiled: the system approves those their policy auto-approves. */
+  onRunsCompiled(runIds: string[]): void;
+  stop(): Promise<void>;
+}
+
+const SERVICES_KEY = Symbol.for("stableflow.settlementServices");
+type ServicesHolder = { [SERVICES_KEY]?: SettlementServices };
+
+/** What this process has for settlement (approvals from the console use its queue and target). */
+export function getSettlementServices(): SettlementServices | undefined {
+  return (globalThis as ServicesHolder)[SERVICES_KEY];
+}
+
+/**
+ * Settlement for a process that booted: the queue (on the ledger's database), the target of the
+ * deployment's treasury, and executors, STABLEFLOW_EXECUTORS of them (default 1 in this process on
+ * PGlite, 2 processes of their own on PostgreSQL). Never fails the start: without a treasury or a queue,
+ * settlement is off and says why (runs can still be compiled and approved later).
+ */
+export async function startSettlement(database: Database, env: Env, options: { executors: "inline" | "process" | "none" }): Promise<SettlementServices> {
+  const policy = approvalPolicy(env);
+  const count = env.STABLEFLOW_EXECUTORS ?? (database.mode === "embedded" ? 1 : 2);
+  const off = (error: string): SettlementServices => ({ mode: "off", count: 0, policy, error, onRunsCompiled: () => undefined, stop: async () => undefined });
+  let services: SettlementServices;
+  try {
+    const chain = await executorChain(env);
+    const queue = getSettlementQueue() ?? (await openSettlementQueue(database, { connectionString: env.DATABASE_URL }));
+    setSettlementQueue(queue);
+    const executors =
+      options.executors === "inline" && count > 0
+        ? await startExecutors(database, chain, { count, approval: policy, maxPriorityFee: env.STABLEFLOW_MAX_PRIORITY_FEE })
+        : undefined;
+    services = {
+      mode: options.executors === "process" ? "process" : "inline",
+      count: options.executors === "none" ? 0 : count,
+      queue,
+      target: chain.target,
+      policy,
+      executors,
+      onRunsCompiled(runIds) {
+        void autoApproveRuns(database, queue, chain.target, { runIds, policy }).catch((error: unknown) =>
+          log.warn("auto-approval after compile failed; the reconciler tries again", { error: error instanceof Error ? error.message : String(error) }),
+        );
+      },
+      async stop() {
+        await executors?.stop();
+        if (getSettlementQueue() === queue) {
+          await queue.stop();
+          setSettlementQueue(undefined);
+        }
+        delete (globalThis as ServicesHolder)[SERVICES_KEY];
+      },
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.warn("settlement is off", { error: message });
+    services = off(message);
+  }
+  (globalThis as ServicesHolder)[SERVICES_KEY] = services;
+  return services;
 }

@@ -6,6 +6,8 @@ import { log } from "./log.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
 import { startChainRuntime, stopChainRuntime } from "~/settlement/chain-runtime.server";
 import { PAYOUT_RUN_REQUESTS_CHANNEL, startPayoutRunWorker, type PayoutRunWorker } from "~/models/payout-run-worker.server";
+import { startSettlement, type SettlementServices } from "~/settlement/executor-runtime.server";
+import { demoWanted, seedDemo } from "~/models/demo-seed.server";
 
 export interface BootOptions {
   /**
@@ -22,11 +24,14 @@ export interface BootResult {
   migrationsApplied: string[];
   /** "process": the caller must run startPayoutRunWorkerProcess in a process of its own. */
   payoutWorker: "inline" | "process";
+  /** Settlement executors: in this process, or `count` processes of scripts/executor.mjs the caller starts. */
+  executors: { mode: SettlementServices["mode"]; count: number; error?: string };
 }
 
 let booting: Promise<BootResult> | undefined;
 const BOOTSTRAP_WAIT_MS = 30_000;
 let payoutRunWorker: PayoutRunWorker | undefined;
+let settlement: SettlementServices | undefined;
 
 export function boot(options: BootOptions = {}): Promise<BootResult> {
   booting ??= (async () => {
@@ -42,19 +47,30 @@ export function boot(options: BootOptions = {}): Promise<BootResult> {
     // The embedded chain is already up (scripts/serve.mjs waits for it): serve with the treasury ready when
     // that takes the usual seconds, and let it finish in the background when the chain is slow.
     await Promise.race([chain.bootstrapped, new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_WAIT_MS).unref())]);
+    // A fresh embedded start shows the whole pipeline: demo recipients and an auto-approving policy.
+    if (demoWanted(env) && chain.demo && chain.treasury) {
+      await seedDemo(database, { dataDir: env.STABLEFLOW_DATA_DIR, organizationId: organization.id, mint: chain.treasury.mint }).catch((error: unknown) =>
+        log.warn("demo not seeded", { error: error instanceof Error ? error.message : String(error) }),
+      );
+    }
     // Compiles the payout runs webhooks requested (the outbox), including any a previous process left.
     // On PostgreSQL it can run in its own process: a compile (40 ms at 100,000 recipients, and the
     // statements around it) then neither blocks this event loop nor takes its core from webhooks.
     const payoutWorker = options.payoutWorker === "auto" && database.mode === "postgres" ? "process" : "inline";
-    if (payoutWorker === "inline") payoutRunWorker = startPayoutRunWorker(database);
+    // Settlement (decision 012): the queue, and executors in this process on PGlite (its one owner), in
+    // processes of their own on PostgreSQL; runs a policy auto-approves are approved as they are compiled.
+    settlement = await startSettlement(database, env, { executors: payoutWorker === "process" ? "process" : "inline" });
+    if (payoutWorker === "inline") payoutRunWorker = startPayoutRunWorker(database, { onCompiled: settlement.onRunsCompiled });
     log.info("database ready", {
       mode: database.mode,
       location: database.location,
       migrationsApplied: result.applied.length,
       migrationsTotal: result.applied.length + result.alreadyApplied,
       payoutWorker,
+      executors: `${settlement.mode} x${settlement.count}`,
     });
-    return { env, database, migrationsApplied: result.applied, payoutWorker };
+    const executors = { mode: settlement.mode, count: settlement.count, error: settlement.error };
+    return { env, database, migrationsApplied: result.applied, payoutWorker, executors };
   })();
   return booting;
 }
@@ -63,9 +79,11 @@ export async function shutdown(): Promise<void> {
   if (!booting) return;
   const { database } = await booting.catch(() => ({ database: undefined }));
   booting = undefined;
-  stopChainRuntime();
   await payoutRunWorker?.stop();
   payoutRunWorker = undefined;
+  await settlement?.stop();
+  settlement = undefined;
+  stopChainRuntime();
   clearDatabase();
   await database?.close();
 }
@@ -79,13 +97,21 @@ export async function startPayoutRunWorkerProcess(): Promise<{ stop(): Promise<v
   if (!env.DATABASE_URL) throw new Error("the payout-run worker process needs DATABASE_URL (PostgreSQL)");
   // Three connections: the listener, and the drain's transaction with room for a retry.
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize: 3 });
+  // Its compiled runs are auto-approved here too: the queue and the treasury's target, no executors.
+  setDatabase(database);
+  const organization = await ensureDefaultOrganization(database.prisma);
+  await startChainRuntime(env, organization.id, { bootstrap: false });
+  const services = await startSettlement(database, env, { executors: "none" });
   const worker = startPayoutRunWorker(database, {
     listen: (onNotify, onLost) => database.listen(PAYOUT_RUN_REQUESTS_CHANNEL, onNotify, onLost),
+    onCompiled: services.onRunsCompiled,
   });
   log.info("payout run worker ready", { location: database.location });
   return {
     async stop() {
       await worker.stop();
+      await services.stop();
+      stopChainRuntime();
       await database.close();
     },
   };

@@ -86,12 +86,36 @@ export interface SettlementWorld {
   createRun(transfers: readonly { recipient: TestRecipient; amount: bigint }[], options?: { policyVersionId?: string }): Promise<string>;
   /** Approves as the world's first operator, on `queue` (default: the process's). */
   approve(runId: string, queue: SettlementQueue): Promise<ApprovalResult>;
+  /** Switches the world to a new mint and treasury (funded like the first): no lookup table exists for it yet. */
+  newTreasury(): Promise<void>;
   tokenBalances(accounts: readonly PublicKey[]): Promise<bigint[]>;
   vaultBalance(): Promise<bigint>;
   runStatus(runId: string): Promise<string>;
   waitForRun(runId: string, statuses: readonly string[], timeoutMs?: number): Promise<string>;
   report(runIds?: string[]): Promise<ReconcileReport>;
   destroy(): Promise<void>;
+}
+
+/** A new mint (6 decimals, the authority its mint and freeze authority) and a treasury of it, funded. */
+async function createFundedTreasury(client: ChainClient, authority: Keypair, organizationId: string, funding: bigint) {
+  const mintKey = Keypair.generate();
+  const mint = mintKey.publicKey;
+  const rent = await client.read("rent", (c) => c.getMinimumBalanceForRentExemption(MINT_SIZE));
+  const source = getAssociatedTokenAddressSync(mint, authority.publicKey, true, TOKEN_PROGRAM_ID);
+  await client.sendInstructions(
+    [
+      SystemProgram.createAccount({ fromPubkey: authority.publicKey, newAccountPubkey: mint, lamports: rent, space: MINT_SIZE, programId: TOKEN_PROGRAM_ID }),
+      createInitializeMint2Instruction(mint, 6, authority.publicKey, authority.publicKey, TOKEN_PROGRAM_ID),
+      createAssociatedTokenAccountIdempotentInstruction(authority.publicKey, source, authority.publicKey, mint, TOKEN_PROGRAM_ID),
+      createMintToCheckedInstruction(mint, source, authority.publicKey, funding, 6, [], TOKEN_PROGRAM_ID),
+    ],
+    authority,
+    [mintKey],
+  );
+  const identity = treasuryIdentity({ programId: PROGRAM_ID, mint, seedAuthority: authority.publicKey, organizationId });
+  await initializeTreasury(client, { identity, authority, feePayer: authority });
+  await fundTreasury(client, { identity, authority, feePayer: authority, amount: funding });
+  return { mint, identity };
 }
 
 async function confirmAirdrop(client: ChainClient, to: PublicKey, sol: number): Promise<void> {
@@ -118,24 +142,8 @@ export async function createSettlementWorld(args: {
   const feePayer = args.distinctFeePayer ? Keypair.generate() : authority;
   await confirmAirdrop(client, authority.publicKey, 500);
   if (args.distinctFeePayer) await confirmAirdrop(client, feePayer.publicKey, 500);
-  const mintKey = Keypair.generate();
-  const mint = mintKey.publicKey;
   const funding = args.funding ?? 10_000_000_000_000n;
-  const rent = await client.read("rent", (c) => c.getMinimumBalanceForRentExemption(MINT_SIZE));
-  const source = getAssociatedTokenAddressSync(mint, authority.publicKey, true, TOKEN_PROGRAM_ID);
-  await client.sendInstructions(
-    [
-      SystemProgram.createAccount({ fromPubkey: authority.publicKey, newAccountPubkey: mint, lamports: rent, space: MINT_SIZE, programId: TOKEN_PROGRAM_ID }),
-      createInitializeMint2Instruction(mint, 6, authority.publicKey, authority.publicKey, TOKEN_PROGRAM_ID),
-      createAssociatedTokenAccountIdempotentInstruction(authority.publicKey, source, authority.publicKey, mint, TOKEN_PROGRAM_ID),
-      createMintToCheckedInstruction(mint, source, authority.publicKey, funding, 6, [], TOKEN_PROGRAM_ID),
-    ],
-    authority,
-    [mintKey],
-  );
-  const identity = treasuryIdentity({ programId: PROGRAM_ID, mint, seedAuthority: authority.publicKey, organizationId });
-  await initializeTreasury(client, { identity, authority, feePayer: authority });
-  await fundTreasury(client, { identity, authority, feePayer: authority, amount: funding });
+  const { mint, identity } = await createFundedTreasury(client, authority, organizationId, funding);
   const signers: ChainSigners = { authority, feePayer };
   const workDir = mkdtempSync(path.join(os.tmpdir(), "sf-settle-"));
   const authorityFile = path.join(workDir, "authority.json");
@@ -161,7 +169,7 @@ export async function createSettlementWorld(args: {
     async addRecipients(n, options = {}) {
       const recipients: TestRecipient[] = Array.from({ length: n }, () => {
         const wallet = Keypair.generate();
-        return { id: randomUUID(), wallet, tokenAccount: getAssociatedTokenAddressSync(mint, wallet.publicKey, false, TOKEN_PROGRAM_ID) };
+        return { id: randomUUID(), wallet, tokenAccount: getAssociatedTokenAddressSync(world.mint, wallet.publicKey, false, TOKEN_PROGRAM_ID) };
       });
       await db.prisma.recipient.createMany({
         data: recipients.map((r, i) => ({
@@ -177,7 +185,7 @@ export async function createSettlementWorld(args: {
           await client.sendInstructions(
             recipients
               .slice(i, i + 8)
-              .map((r) => createAssociatedTokenAccountIdempotentInstruction(authority.publicKey, r.tokenAccount, r.wallet.publicKey, mint, TOKEN_PROGRAM_ID)),
+              .map((r) => createAssociatedTokenAccountIdempotentInstruction(authority.publicKey, r.tokenAccount, r.wallet.publicKey, world.mint, TOKEN_PROGRAM_ID)),
             authority,
           );
         }
@@ -198,7 +206,13 @@ export async function createSettlementWorld(args: {
       return run!.id;
     },
     approve(runId, queue) {
-      return approvePayoutRun(db, queue, target, { runId, actor: { type: "OPERATOR", operatorId: operator.id } });
+      return approvePayoutRun(db, queue, world.target, { runId, actor: { type: "OPERATOR", operatorId: operator.id } });
+    },
+    async newTreasury() {
+      const next = await createFundedTreasury(client, authority, organizationId, funding);
+      world.mint = next.mint;
+      world.identity = next.identity;
+      world.target = settlementTarget(next.identity, signers);
     },
     async tokenBalances(accounts) {
       const out: bigint[] = [];
@@ -209,7 +223,7 @@ export async function createSettlementWorld(args: {
       return out;
     },
     async vaultBalance() {
-      return (await world.tokenBalances([identity.vault]))[0]!;
+      return (await world.tokenBalances([world.identity.vault]))[0]!;
     },
     async runStatus(runId) {
       const [row] = await db.query<{ status: string }>(sql`SELECT status::text AS status FROM payout_runs WHERE id = ${runId}::uuid`);
@@ -225,7 +239,7 @@ export async function createSettlementWorld(args: {
       }
     },
     report(runIds) {
-      return reconcileReport(db, client, { programId: PROGRAM_ID, runIds, treasuries: [identity.treasury.toBase58()] });
+      return reconcileReport(db, client, { programId: PROGRAM_ID, runIds, treasuries: [world.identity.treasury.toBase58()] });
     },
     async destroy() {
       await db.destroy();
@@ -272,7 +286,7 @@ export interface ExecutorProcess {
 
 /** An executor child process (scripts/executor.mjs) on the world's database and chain. */
 export function spawnExecutor(world: SettlementWorld, options: { crashPoint?: string; crashAfter?: number; env?: Record<string, string>; rpcUrl?: string } = {}): ExecutorProcess {
-  const env: NodeJS.ProcessEnv = {
+  const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     STABLEFLOW_ENV: "test",
@@ -288,7 +302,7 @@ export function spawnExecutor(world: SettlementWorld, options: { crashPoint?: st
     ...(options.crashPoint ? { STABLEFLOW_CRASH_POINT: options.crashPoint, STABLEFLOW_CRASH_AFTER: String(options.crashAfter ?? 1) } : {}),
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts/executor.mjs")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts/executor.mjs")], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += String(chunk)));
   child.stderr!.on("data", (chunk) => (output += String(chunk)));
