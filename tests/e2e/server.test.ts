@@ -54,7 +54,8 @@ async function startServer(extra: Record<string, string>): Promise<Running> {
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    // A cold start (build import, PGlite, migrations) takes tens of seconds on a loaded 2-core machine.
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 150_000);
     const check = () => {
       if (output.includes("StableFlow listening on")) {
         clearTimeout(timer);
@@ -85,7 +86,7 @@ async function runToExit(extra: Record<string, string>): Promise<{ code: number 
   return { code, output };
 }
 
-describe("npm start server", () => {
+describe("npm start server", { timeout: 240_000 }, () => {
   let dataDir: string;
   let migrationCount: number;
   let firstChain: { genesisHash: string; slot: number; treasury: Record<string, unknown> };
@@ -278,7 +279,7 @@ describe("npm start server", () => {
 // port): no embedded chain is started, the treasury comes from STABLEFLOW_MINT and the authority's keypair
 // file and is created by `npm run treasury -- init` while the server runs, and /healthz reports it exactly
 // as it does on the embedded chain.
-describe("npm start server on SOLANA_RPC_URL", () => {
+describe("npm start server on SOLANA_RPC_URL", { timeout: 240_000 }, () => {
   let chain: TestChain;
   let dataDir: string;
   let authorityFile: string;
