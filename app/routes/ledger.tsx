@@ -15,7 +15,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 const time = (iso: string) => iso.replace("T", " ").slice(0, 19);
 
 export default function Ledger() {
-  const { payments, runs, webhooks, audit } = useLoaderData<typeof loader>();
+  const { payments, runs, webhooks, audit, reviews, heldPayouts, failedDeliveries, conflicts } = useLoaderData<typeof loader>();
   return (
     <main className="page">
       <h1>Ledger</h1>
@@ -27,7 +27,7 @@ export default function Ledger() {
       ) : (
         <table>
           <thead>
-            <tr><th>Dodo payment</th><th>Status</th><th className="num">Total</th><th className="num">Settlement</th><th className="num">Refunded</th><th>Payout run</th><th>Updated</th></tr>
+            <tr><th>Dodo payment</th><th>Status</th><th className="num">Total</th><th className="num">Settlement</th><th className="num">Refunded</th><th className="num">Net</th><th>Dispute</th><th>Payout run</th><th>Updated</th></tr>
           </thead>
           <tbody>
             {payments.map((p) => (
@@ -37,12 +37,52 @@ export default function Ledger() {
                 <td className="num">{p.total}</td>
                 <td className="num">{p.settlement ?? "—"}</td>
                 <td className="num">{p.refunded}</td>
-                <td>{p.run ? `${p.run.status.toLowerCase()} (${p.run.id.slice(0, 8)})` : "—"}</td>
+                <td className="num">{p.net ?? "—"}</td>
+                <td>{p.disputeState === "NONE" ? "—" : p.disputeState.toLowerCase()}</td>
+                <td>{p.hold ? `held: ${p.hold.toLowerCase().replace(/_/g, " ")}` : p.run ? `${p.run.status.toLowerCase()} (${p.run.id.slice(0, 8)})` : "—"}</td>
                 <td className="muted">{time(p.updatedAt)}</td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+
+      {(reviews.length > 0 || heldPayouts.length > 0 || failedDeliveries.length > 0 || conflicts > 0) && (
+        <section aria-labelledby="attention">
+          <h2 id="attention">Needs an operator</h2>
+          {reviews.length > 0 && (
+            <table>
+              <thead><tr><th>Needs review</th><th>Id</th><th>Payment</th><th>Reason</th></tr></thead>
+              <tbody>
+                {reviews.map((r) => (
+                  <tr key={`${r.entity}:${r.id}`} data-review={r.id}><td>{r.entity}</td><td><code>{r.id}</code></td><td><code>{r.dodoPaymentId}</code></td><td>{r.reason}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {heldPayouts.length > 0 && (
+            <table>
+              <thead><tr><th>Payout held</th><th>Reason</th></tr></thead>
+              <tbody>
+                {heldPayouts.map((h) => (
+                  <tr key={h.paymentId} data-held={h.paymentId}><td><code>{h.paymentId.slice(0, 8)}</code>{h.dead ? " (dead letter)" : ""}</td><td>{h.reason}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {failedDeliveries.length > 0 && (
+            <table>
+              <thead><tr><th>Delivery kept FAILED</th><th>Type</th><th>Error</th><th>Received</th></tr></thead>
+              <tbody>
+                {failedDeliveries.map((w) => (
+                  <tr key={w.webhookId} data-failed={w.webhookId}><td><code>{w.webhookId}</code></td><td>{w.eventType}</td><td>{w.error}</td><td className="muted">{time(w.receivedAt)}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {failedDeliveries.length > 0 && <p className="muted">After a fix: <code>npm run webhooks -- replay --failed</code>.</p>}
+          {conflicts > 0 && <p role="alert">{conflicts} redelivered webhook-id{conflicts === 1 ? "" : "s"} carried different bytes (kept; the first is authoritative).</p>}
+        </section>
       )}
 
       <h2>Payout runs</h2>

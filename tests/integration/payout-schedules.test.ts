@@ -5,6 +5,7 @@
 // changes what is accrued, one after the sweep was compiled (not yet executed) sweeps the window again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { payoutWindowOf } from "~/ledger/payout-schedule";
+import { setOrganizationTimeZone } from "~/models/organizations.server";
 import { advancePayoutRun } from "~/models/payout-run-lifecycle.server";
 import { startPayoutRunWorker } from "~/models/payout-run-worker.server";
 import type { PolicyRuleInput } from "~/models/policies.server";
@@ -90,6 +91,19 @@ describe.each(databaseTargets())("payout schedules on $name", (target) => {
       expect(Object.values(money.recipients).reduce((s, r) => s + r.transferred, 0n) + money.remainder).toBe(500n * 10_000_000n);
     }
   }, 600_000);
+
+  it("an organization's time zone is an IANA zone; the next windows open in it", async () => {
+    const world = await daily("UTC");
+    await expect(setOrganizationTimeZone(db.prisma, { organizationId: world.organizationId, timeZone: "Mars/Olympus_Mons" })).rejects.toMatchObject({
+      code: "SCHEDULE_TIME_ZONE_INVALID",
+    });
+    await setOrganizationTimeZone(db.prisma, { organizationId: world.organizationId, timeZone: "Asia/Tokyo" });
+    await payments(world, 1, 1_000n);
+    const at = new Date(Date.UTC(2031, 5, 1, 14, 30)); // 23:30 in Tokyo
+    await world.drain(at);
+    const window = await db.prisma.payoutWindow.findFirstOrThrow({ where: { organizationId: world.organizationId } });
+    expect(window).toMatchObject({ timeZone: "Asia/Tokyo", endsAt: new Date(Date.UTC(2031, 5, 1, 15)) });
+  });
 
   it("a restart across the close time neither skips nor doubles the sweep", async () => {
     const world = await daily("UTC");
