@@ -96,9 +96,16 @@ async function buildLedgerGraph(prisma: PrismaClient) {
   const audit = await prisma.auditLog.create({
     data: { organizationId: org.id, actorType: "SYSTEM", action: "run.compiled", entityType: "payout_run", entityId: run.id, data: { total: "33950000" } },
   });
+  const ruleShare = await prisma.payoutRuleShare.create({ data: { runId: run.id, ruleId: rule.id, share: 33_950_000n, createdAt: new Date() } });
+  const conflict = await prisma.webhookEventConflict.create({
+    data: { webhookId: webhookEvent.webhookId, bodySha256: "c".repeat(64), rawBody: "{}", headers: { "webhook-id": "msg_1" } },
+  });
+  const window = await prisma.payoutWindow.create({
+    data: { organizationId: org.id, schedule: "DAILY", timeZone: "Europe/Berlin", startsAt: new Date("2031-01-01T23:00:00Z"), endsAt: new Date("2031-01-02T23:00:00Z") },
+  });
   return {
     org, operator, session, product, checkout, webhookEvent, payment, refund, dispute, recipient, challenge, policy,
-    policyVersion, rule, run, balanceEntry, transfer, batch, batchItem, batchEvent, approval, audit,
+    policyVersion, rule, run, balanceEntry, transfer, batch, batchItem, batchEvent, approval, audit, ruleShare, conflict, window,
   };
 }
 
@@ -213,6 +220,8 @@ describe.each(databaseTargets())("ledger schema on $name", (target) => {
       ["payout_approvals", (p: PrismaClient, g: typeof graph) => p.payoutApproval.update({ where: { id: g.approval.id }, data: { decision: "REJECT" } }), (p: PrismaClient, g: typeof graph) => p.payoutApproval.delete({ where: { id: g.approval.id } })],
       ["audit_log", (p: PrismaClient, g: typeof graph) => p.auditLog.update({ where: { id: g.audit.id }, data: { action: "forged" } }), (p: PrismaClient, g: typeof graph) => p.auditLog.delete({ where: { id: g.audit.id } })],
       ["recipient_balance_entries", (p: PrismaClient, g: typeof graph) => p.recipientBalanceEntry.update({ where: { id: g.balanceEntry.id }, data: { amount: 999n } }), (p: PrismaClient, g: typeof graph) => p.recipientBalanceEntry.delete({ where: { id: g.balanceEntry.id } })],
+      ["payout_rule_shares", (p: PrismaClient, g: typeof graph) => p.payoutRuleShare.update({ where: { runId_ruleId: { runId: g.run.id, ruleId: g.rule.id } }, data: { share: 1n } }), (p: PrismaClient, g: typeof graph) => p.payoutRuleShare.delete({ where: { runId_ruleId: { runId: g.run.id, ruleId: g.rule.id } } })],
+      ["webhook_event_conflicts", (p: PrismaClient, g: typeof graph) => p.webhookEventConflict.update({ where: { id: g.conflict.id }, data: { rawBody: "forged" } }), (p: PrismaClient, g: typeof graph) => p.webhookEventConflict.delete({ where: { id: g.conflict.id } })],
     ] as const;
 
     it.each(cases)("error: %s refuses UPDATE and DELETE", async (_table, update, remove) => {
@@ -293,6 +302,34 @@ describe.each(databaseTargets())("ledger schema on $name", (target) => {
         expect(moved.status).toBe(status);
       }
       await expectViolation(prisma.payoutRun.update({ where: { id: run.id }, data: { status: "CANCELLED" } }), "ILLEGAL_RUN_TRANSITION");
+    });
+
+    it("one live run per payment: a second is refused until the first is cancelled, then it may supersede it; its links are fixed", async () => {
+      const g = graph;
+      const payment = await prisma.payment.create({
+        data: { organizationId: g.org.id, dodoPaymentId: `pay_${randomUUID()}`, status: "SUCCEEDED", totalAmountMinor: 100n, currency: "USD", lastEventAt: new Date() },
+      });
+      const runOf = (extra: object = {}) =>
+        prisma.payoutRun.create({ data: { organizationId: g.org.id, kind: "PAYMENT", paymentId: payment.id, tokenDecimals: 6, distributable: 1n, totalTransfers: 0n, treasuryRemainder: 1n, ...extra } });
+      const first = await runOf();
+      await expectUnique(runOf());
+      await expectViolation(prisma.payoutRun.update({ where: { id: first.id }, data: { cancelReason: "not cancelled" } }), "CHECK_VIOLATION");
+      await prisma.payoutRun.update({ where: { id: first.id }, data: { status: "CANCELLED", cancelReason: "refunded" } });
+      const second = await runOf({ supersedesRunId: first.id });
+      expect(second.seq).toBeGreaterThan(first.seq);
+      await expectViolation(prisma.payoutRun.update({ where: { id: second.id }, data: { supersedesRunId: null } }), "INSERT_ONLY_VIOLATION");
+      // an accrual run belongs to a payment too; a sweep to none
+      await expectViolation(prisma.payoutRun.create({ data: { organizationId: g.org.id, kind: "ACCRUAL", tokenDecimals: 6, distributable: 0n, totalTransfers: 0n, treasuryRemainder: 0n } }), "CHECK_VIOLATION");
+    });
+
+    it("one live sweep per schedule window, and one window per (organization, schedule, start)", async () => {
+      const g = graph;
+      const sweep = () =>
+        prisma.payoutRun.create({ data: { organizationId: g.org.id, kind: "SWEEP", payoutWindowId: g.window.id, tokenDecimals: 6, distributable: 0n, totalTransfers: 0n, treasuryRemainder: 0n } });
+      await sweep();
+      await expectUnique(sweep());
+      await expectUnique(prisma.payoutWindow.create({ data: { organizationId: g.org.id, schedule: "DAILY", timeZone: "UTC", startsAt: g.window.startsAt, endsAt: g.window.endsAt } }));
+      await expectViolation(prisma.payoutWindow.create({ data: { organizationId: g.org.id, schedule: "INSTANT", timeZone: "UTC", startsAt: new Date(1), endsAt: new Date(2) } }), "CHECK_VIOLATION");
     });
   });
 
