@@ -4,7 +4,7 @@
 // pays each recipient its accrued total in one transfer, and the row marked closed in the same
 // transaction. A restart across the close time loses nothing (the row waits, due) and doubles nothing
 // (the row is claimed with SKIP LOCKED and closed with its sweep; a unique index allows one live sweep
-// per window). Why rows and not pg-boss: docs/decisions/010-payout-schedule-windows.md.
+// per window). Why rows and not pg-boss: docs/decisions/009-payouts-follow-the-payment.md.
 import { log, redact } from "~/utils/log.server";
 import { sql, type SqlStatement, type SqlTransaction } from "~/utils/sql.server";
 import { lockOrganizationPayouts, OrganizationLedger } from "./payout-ledger.server";
