@@ -39,6 +39,7 @@ export async function runExecutorProcess(): Promise<void> {
   const executors = await startExecutors(database, chain, {
     count: 1,
     queueConnectionString: env.DATABASE_URL,
+    queueOwnerConnectionString: env.DATABASE_MIGRATION_URL,
     leaseMs: tuning.STABLEFLOW_EXECUTOR_LEASE_MS,
     reconcileIntervalMs: tuning.STABLEFLOW_EXECUTOR_RECONCILE_MS,
     pollingIntervalSeconds: tuning.STABLEFLOW_EXECUTOR_POLL_SECONDS,

@@ -3,6 +3,7 @@
 // (pg-boss's `send` runs on the approval's transaction). One job per batch, singleton per batch id while
 // it waits; executors in any process work them. New jobs are announced after commit (this process's
 // workers at once, others by NOTIFY), so a batch does not wait for the next poll.
+import pg from "pg";
 import PgBoss from "pg-boss";
 import type { Database } from "~/utils/db.server";
 import { log } from "~/utils/log.server";
@@ -74,6 +75,11 @@ export interface SettlementQueueOptions {
   connectionString?: string;
   /** Workers poll at this interval when nothing wakes them (default 2 s). */
   pollingIntervalSeconds?: number;
+  /**
+   * DATABASE_MIGRATION_URL (two roles, decision 010): pg-boss's schema and queues are installed by the owner
+   * role, which grants the app's role the DML they need; the app's pg-boss then only checks the schema.
+   */
+  ownerConnectionString?: string;
 }
 
 export interface SettlementQueue {
@@ -97,17 +103,10 @@ export interface SettlementQueue {
 const BATCH_QUEUE_OPTIONS = { policy: "short" as const, retryLimit: 50, retryDelay: 2, retryBackoff: true, expireInSeconds: 15 * 60 };
 const RUN_QUEUE_OPTIONS = { policy: "short" as const, retryLimit: 50, retryDelay: 2, retryBackoff: true, expireInSeconds: 5 * 60 };
 
-export async function openSettlementQueue(database: Database, options: SettlementQueueOptions = {}): Promise<SettlementQueue> {
-  const boss = new PgBoss({
-    ...(options.connectionString ? { connectionString: options.connectionString, max: 3 } : { db: sessionDb(database) }),
-    schema: "pgboss",
-    // Cron schedules are not used; maintenance (expiring, archiving) runs under pg-boss's own lock.
-    schedule: false,
-    supervise: true,
-    migrate: true,
-  });
-  boss.on("error", (error: Error) => log.warn("settlement queue", { error: error.message }));
-  await boss.start();
+const SCHEMA = "pgboss";
+
+/** pg-boss's queues (their partitions are DDL: created by whoever installs). */
+async function ensureQueues(boss: PgBoss): Promise<void> {
   for (const [name, queueOptions] of [
     [SETTLE_BATCH_QUEUE, BATCH_QUEUE_OPTIONS],
     [SETTLE_RUN_QUEUE, RUN_QUEUE_OPTIONS],
@@ -119,6 +118,54 @@ export async function openSettlementQueue(database: Database, options: Settlemen
       });
     }
   }
+}
+
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** The owner installs (or upgrades) pg-boss's schema and queues and grants `appRole` what pg-boss does with them. */
+async function installAsOwner(ownerConnectionString: string, appRole: string): Promise<void> {
+  const owner = new PgBoss({ connectionString: ownerConnectionString, max: 1, schema: SCHEMA, schedule: false, supervise: false, migrate: true });
+  owner.on("error", () => undefined);
+  await owner.start();
+  try {
+    await ensureQueues(owner);
+  } finally {
+    await owner.stop({ graceful: false, wait: true });
+  }
+  const client = new pg.Client({ connectionString: ownerConnectionString });
+  await client.connect();
+  try {
+    const role = quoted(appRole);
+    for (const statement of [
+      `GRANT USAGE ON SCHEMA ${SCHEMA} TO ${role}`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${SCHEMA} TO ${role}`,
+      `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${SCHEMA} TO ${role}`,
+      `GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${SCHEMA} TO ${role}`,
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA ${SCHEMA} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role}`,
+    ]) {
+      await client.query(statement);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function openSettlementQueue(database: Database, options: SettlementQueueOptions = {}): Promise<SettlementQueue> {
+  if (options.ownerConnectionString) {
+    const [{ role }] = await database.query<{ role: string }>(sql`SELECT current_user AS role`);
+    await installAsOwner(options.ownerConnectionString, role!);
+  }
+  const boss = new PgBoss({
+    ...(options.connectionString ? { connectionString: options.connectionString, max: 3 } : { db: sessionDb(database) }),
+    schema: SCHEMA,
+    // Cron schedules are not used; maintenance (expiring, archiving) runs under pg-boss's own lock.
+    schedule: false,
+    supervise: true,
+    migrate: !options.ownerConnectionString,
+  });
+  boss.on("error", (error: Error) => log.warn("settlement queue", { error: error.message }));
+  await boss.start();
+  if (!options.ownerConnectionString) await ensureQueues(boss);
   const workers = new Set<string>();
   let unlisten: (() => Promise<void>) | undefined;
   let lastNotify = 0;

@@ -74,12 +74,16 @@ async function settleRunJob(ctx: ExecutorContext, runId: string): Promise<void> 
 export async function startExecutors(
   database: Database,
   chain: { client: ChainClient; signers: ChainSigners; target: SettlementTarget },
-  options: ExecutorOptions & { queueConnectionString?: string } = {},
+  options: ExecutorOptions & { queueConnectionString?: string; queueOwnerConnectionString?: string } = {},
 ): Promise<RunningExecutors> {
   let queue = getSettlementQueue();
   const ownsQueue = !queue;
   if (!queue) {
-    queue = await openSettlementQueue(database, { connectionString: options.queueConnectionString, pollingIntervalSeconds: options.pollingIntervalSeconds });
+    queue = await openSettlementQueue(database, {
+      connectionString: options.queueConnectionString,
+      ownerConnectionString: options.queueOwnerConnectionString,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+    });
     setSettlementQueue(queue);
   }
   const contexts: ExecutorContext[] = Array.from({ length: options.count ?? 1 }, () => ({
@@ -187,7 +191,9 @@ export async function startSettlement(database: Database, env: Env, options: { e
   let services: SettlementServices;
   try {
     const chain = await executorChain(env);
-    const queue = getSettlementQueue() ?? (await openSettlementQueue(database, { connectionString: env.DATABASE_URL }));
+    const queue =
+      getSettlementQueue() ??
+      (await openSettlementQueue(database, { connectionString: env.DATABASE_URL, ownerConnectionString: env.DATABASE_MIGRATION_URL }));
     setSettlementQueue(queue);
     const executors =
       options.executors === "inline" && count > 0

@@ -32,7 +32,7 @@ describe.each(databaseTargets())("approving payout runs on $name", (dbTarget) =>
 
   beforeAll(async () => {
     db = await dbTarget.create();
-    queue = await openSettlementQueue(db, { connectionString: db.url });
+    queue = await openSettlementQueue(db, { connectionString: db.url, ownerConnectionString: db.migrationUrl });
     const authority = Keypair.generate();
     target = settlementTarget({ programId: PROGRAM_ID, mint: Keypair.generate().publicKey, seedAuthority: authority.publicKey }, { authority, feePayer: authority });
     organizationId = (await db.prisma.organization.create({ data: { slug: `o-${randomUUID().slice(0, 8)}`, name: "O" } })).id;

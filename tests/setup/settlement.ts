@@ -265,12 +265,16 @@ export async function startTestExecutors(world: SettlementWorld, options: Execut
   const client = options.rpcUrl
     ? new ChainClient({ mode: "rpc", rpcUrl: options.rpcUrl, displayUrl: options.rpcUrl, programId: PROGRAM_ID }, { retry: { attempts: 8, maxDelayMs: 2_000 } })
     : world.client;
-  return startExecutors(world.db, { client, signers: world.signers, target: world.target }, { ...FAST_EXECUTOR, ...options });
+  return startExecutors(
+    world.db,
+    { client, signers: world.signers, target: world.target },
+    { ...FAST_EXECUTOR, queueConnectionString: world.db.url, queueOwnerConnectionString: world.db.migrationUrl, ...options },
+  );
 }
 
 /** The process's queue without executors (for approving in a test that runs executors elsewhere). */
 export async function openTestQueue(world: SettlementWorld): Promise<SettlementQueue> {
-  const queue = await openSettlementQueue(world.db, { connectionString: world.db.url, pollingIntervalSeconds: 0.5 });
+  const queue = await openSettlementQueue(world.db, { connectionString: world.db.url, ownerConnectionString: world.db.migrationUrl, pollingIntervalSeconds: 0.5 });
   setSettlementQueue(queue);
   return queue;
 }
@@ -299,6 +303,7 @@ export function spawnExecutor(world: SettlementWorld, options: { crashPoint?: st
     STABLEFLOW_EXECUTOR_POLL_SECONDS: String(FAST_EXECUTOR.pollingIntervalSeconds),
     STABLEFLOW_EXECUTOR_RESEND_MS: String(FAST_EXECUTOR.resendMs),
     ...(world.db.url ? { DATABASE_URL: world.db.url } : { STABLEFLOW_DATA_DIR: world.db.dataDir! }),
+    ...(world.db.migrationUrl ? { DATABASE_MIGRATION_URL: world.db.migrationUrl } : {}),
     ...(options.crashPoint ? { STABLEFLOW_CRASH_POINT: options.crashPoint, STABLEFLOW_CRASH_AFTER: String(options.crashAfter ?? 1) } : {}),
     ...options.env,
   };
