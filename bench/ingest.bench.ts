@@ -287,8 +287,8 @@ async function main() {
           const paymentUuid = randomUUID();
           await client.query(
             `INSERT INTO payments (id, organization_id, dodo_payment_id, status, total_amount_minor, currency, settlement_amount_minor,
-                                   settlement_currency, customer_email, metadata, last_event_at, updated_at)
-             VALUES ($1, $2, $3, 'SUCCEEDED', 1000, 'USD', 950, 'USD', 'customer@example.com', '{}', now(), now())`,
+                                   settlement_currency, customer_email, metadata, last_event_at, updated_at, net_settlement_minor)
+             VALUES ($1, $2, $3, 'SUCCEEDED', 1000, 'USD', 950, 'USD', 'customer@example.com', '{}', now(), now(), 950)`,
             [paymentUuid, organizationId, row.paymentId],
           );
           for (let a = 0; a < auditPerPayment; a++) {
