@@ -42,6 +42,8 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   // STABLEFLOW_CHAIN_PORT=0: the embedded chain on any free port, so test files can run side by side.
   const env: NodeJS.ProcessEnv = { ...process.env, STABLEFLOW_ENV: "development", LOG_LEVEL: "info", STABLEFLOW_CHAIN_PORT: "0", ...extra };
   if (!("DATABASE_URL" in extra)) delete env.DATABASE_URL;
+  // The inherited owner URL names CI's base database, not the test's: only the test's own, or none.
+  if (!("DATABASE_MIGRATION_URL" in extra)) delete env.DATABASE_MIGRATION_URL;
   // Two roles (.ci/run): the migration role comes with the database it belongs to, never from this process.
   if (!("DATABASE_MIGRATION_URL" in extra)) delete env.DATABASE_MIGRATION_URL;
   return env;
@@ -191,7 +193,13 @@ describe("npm start server", { timeout: 240_000 }, () => {
     async () => {
       const db: TestDatabase = await postgresTarget.create();
       const secret = generateWebhookSecret();
-      const server = await startServer({ DATABASE_URL: db.url!, STABLEFLOW_DATA_DIR: dataDir, DODO_PAYMENTS_WEBHOOK_KEY: secret });
+      // Two roles: the owner installs what needs DDL (migrations, the settlement queue's schema), as in production.
+      const server = await startServer({
+        DATABASE_URL: db.url!,
+        ...(db.migrationUrl ? { DATABASE_MIGRATION_URL: db.migrationUrl } : {}),
+        STABLEFLOW_DATA_DIR: dataDir,
+        DODO_PAYMENTS_WEBHOOK_KEY: secret,
+      });
       const workerPid = () => childPids(server.child.pid!, "payout-worker.mjs")[0];
       const alive = (pid: number) => {
         try {
@@ -253,7 +261,8 @@ describe("npm start server", { timeout: 240_000 }, () => {
         await db.destroy();
       }
     },
-    120_000,
+    // Server, worker, two executors and the chain starting on a 2-core machine.
+    300_000,
   );
 
   it.runIf(realPostgresUrl())("boots on a real PostgreSQL server given DATABASE_URL", async () => {
