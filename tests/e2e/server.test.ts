@@ -44,8 +44,6 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   if (!("DATABASE_URL" in extra)) delete env.DATABASE_URL;
   // The inherited owner URL names CI's base database, not the test's: only the test's own, or none.
   if (!("DATABASE_MIGRATION_URL" in extra)) delete env.DATABASE_MIGRATION_URL;
-  // Two roles (.ci/run): the migration role comes with the database it belongs to, never from this process.
-  if (!("DATABASE_MIGRATION_URL" in extra)) delete env.DATABASE_MIGRATION_URL;
   return env;
 }
 
