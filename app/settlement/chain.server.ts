@@ -136,16 +136,22 @@ export class ChainClient {
     }, { ...this.options.retry, ...retry });
   }
 
-  /** The cluster this endpoint serves, its genesis hash (cached: it never changes) and where it is now. */
-  async identity(retry?: RetryOptions): Promise<ChainIdentity> {
+  /** The cluster this endpoint serves: one round trip the first time, none after (a genesis hash never changes). */
+  async cluster(retry?: RetryOptions): Promise<{ genesisHash: string; cluster: ClusterName }> {
     this.genesisHash ??= Base58.parse(await this.read("getGenesisHash", (c) => c.getGenesisHash(), retry));
+    return { genesisHash: this.genesisHash, cluster: clusterOf(this.config, this.genesisHash) };
+  }
+
+  /** The cluster this endpoint serves, its genesis hash and where it is now. */
+  async identity(retry?: RetryOptions): Promise<ChainIdentity> {
+    const { genesisHash, cluster } = await this.cluster(retry);
     const [slot, blockHeight] = await Promise.all([
       this.read("getSlot", (c) => c.getSlot(), retry),
       this.read("getBlockHeight", (c) => c.getBlockHeight(), retry),
     ]);
     return {
-      genesisHash: this.genesisHash,
-      cluster: clusterOf(this.config, this.genesisHash),
+      genesisHash,
+      cluster,
       slot: z.number().int().nonnegative().parse(slot),
       blockHeight: z.number().int().nonnegative().parse(blockHeight),
     };

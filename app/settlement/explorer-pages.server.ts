@@ -11,8 +11,8 @@ import { RpcError } from "./rpc-errors";
 async function withChain<T>(what: string, fn: (client: ChainClient) => Promise<T>) {
   const client = getChainClient(chainConfigFromEnv(getEnv()));
   try {
-    const [result, identity] = await Promise.all([fn(client), client.identity({ attempts: 2 })]);
-    return { result, cluster: identity.cluster };
+    const [result, { cluster }] = await Promise.all([fn(client), client.cluster({ attempts: 2 })]);
+    return { result, cluster };
   } catch (error) {
     if (error instanceof ExplorerNotFoundError) throw new Response(error.message, { status: 404 });
     if (error instanceof RpcError) {

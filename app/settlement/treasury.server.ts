@@ -137,6 +137,11 @@ export async function readTreasury(client: ChainClient, identity: TreasuryIdenti
   return { identity, account, vaultBalance: vaultBalance ?? 0n, mint };
 }
 
+/** The authority signs beside the fee payer unless it is the fee payer. */
+function cosigners(feePayer: Keypair, authority: Keypair): Keypair[] {
+  return feePayer.publicKey.equals(authority.publicKey) ? [] : [authority];
+}
+
 async function requireLamports(client: ChainClient, payer: PublicKey, needed: bigint, what: string): Promise<void> {
   const balance = await client.lamports(payer);
   if (balance < needed) {
@@ -183,7 +188,7 @@ export async function initializeTreasury(
         }),
       ],
       feePayer,
-      feePayer.publicKey.equals(authority.publicKey) ? [] : [authority],
+      cosigners(feePayer, authority),
     );
   } catch (error) {
     explainRefusal(error, identity.mint);
@@ -233,7 +238,7 @@ export async function fundTreasury(
       }),
     ],
     args.feePayer,
-    args.feePayer.publicKey.equals(args.authority.publicKey) ? [] : [args.authority],
+    cosigners(args.feePayer, args.authority),
   );
   return { signature, state: await requireTreasury(client, args.identity, args.authority.publicKey) };
 }
@@ -266,7 +271,7 @@ export async function withdrawFromTreasury(
       }),
     ],
     args.feePayer,
-    args.feePayer.publicKey.equals(args.authority.publicKey) ? [] : [args.authority],
+    cosigners(args.feePayer, args.authority),
   );
   return { signature, state: await requireTreasury(client, args.identity, args.authority.publicKey) };
 }
