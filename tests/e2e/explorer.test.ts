@@ -183,3 +183,24 @@ describe("/healthz on an RPC endpoint", () => {
     }
   });
 });
+
+describe("explorer pages on a phone", () => {
+  it("fit 390 px: long signatures, addresses and logs wrap or scroll inside the page", async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      const address = splitRecordAddress({ treasury: identity.treasury, runId, batchIndex: 3 }).toBase58();
+      for (const url of [`/explorer/tx/${signature}`, `/explorer/account/${address}`, `/explorer/account/${recipients[0].toBase58()}`, "/explorer/tx/garbage"]) {
+        await page.goto(`${app.server.url}${url}`);
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        expect(width, url).toBeLessThanOrEqual(390);
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
