@@ -114,6 +114,8 @@ describe("operator access in a browser", () => {
     await admin.getByLabel("Repeat the password").fill(adminPassword);
     await admin.getByRole("button", { name: "Create the admin and sign in" }).click();
     await admin.waitForURL(`${server.url}/console`);
+    // With JavaScript the URL changes before the new page renders: wait for its heading, then read it.
+    await admin.locator("h1", { hasText: "Acme Payouts" }).waitFor();
     await expect(admin.locator("h1").textContent()).resolves.toBe("Acme Payouts");
     await shot(admin, "02-overview-after-setup");
 

@@ -52,10 +52,21 @@ async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; 
     url: onDatabase(adminUrl, name),
     name,
     async drop() {
+      // The test's own pool is closed by now, but its backends (the app's role) may take a moment to
+      // exit; the owner role may not terminate another role's sessions (WITH FORCE needs that), so wait.
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS ${name}`);
+            return;
+          } catch (error) {
+            const inUse = (error as { code?: string }).code === "55006";
+            if (!inUse || attempt >= 100) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
       } finally {
         await c.end();
       }
