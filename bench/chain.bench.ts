@@ -2,8 +2,8 @@
 // send-to-confirmed latency of a plain SPL token transfer through Connection (p50/p99, arrivals
 // spread uniformly over a slot), getAccountInfo calls per second, transfers per second sent through
 // the RPC (signed beforehand) and executed straight in LiteSVM (the same transfer, signed beforehand),
-// and their ratio. getAccountInfo is read through Connection with a node:http fetch (the headline), with
-// web3.js's default fetch, and as plain JSON-RPC posts (the server's own capacity).
+// and their ratio. getAccountInfo is read through the app's own ChainClient (the headline), through a plain
+// Connection with web3.js's default fetch, and as plain JSON-RPC posts (the server's own capacity).
 // Run: npm run bench:chain   (BENCH_CHAIN_SLOT_MS, default 400: the chain's default slot time)
 import http from "node:http";
 import { Connection, Keypair, SystemProgram, Transaction } from "@solana/web3.js";
@@ -15,6 +15,8 @@ import {
   TOKEN_PROGRAM_ID,
 } from "@solana/spl-token";
 import { LiteSvm, FailedTransactionMetadata } from "litesvm/dist/internal.js";
+import { ChainClient } from "../app/settlement/chain.server.js";
+import { chainConfigFromEnv } from "../app/settlement/chain-config.server.js";
 import { startTestChain } from "../tests/setup/chain-process.js";
 import { DECIMALS, tokenWorld, transferTx, waitForStatus, type TokenWorld } from "../tests/chain/helpers.js";
 
@@ -26,31 +28,6 @@ const SEND_COUNT = 600;
 const SEND_CONCURRENCY = 4;
 const DIRECT_COUNT = 3_000;
 const GOALS = { rpc_send_confirm_p50_ms_max: SLOT_MS + 20, rpc_calls_per_s_min: 2_000 };
-
-/**
- * web3.js takes a `fetch`; its default (Node's undici fetch) costs the client ~1.4 ms of CPU per call,
- * three times this one on node:http with keep-alive, and on two cores the client is what limits a read
- * benchmark. Both are measured.
- */
-function keepAliveFetch(): typeof fetch {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const request = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string }) =>
-    new Promise((resolve, reject) => {
-      const req = http.request(url, { method: init.method ?? "POST", headers: init.headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", reject);
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          const status = res.statusCode ?? 0;
-          resolve({ ok: status >= 200 && status < 300, status, statusText: res.statusMessage ?? "", text: async () => text, json: async () => JSON.parse(text) });
-        });
-      });
-      req.on("error", reject);
-      req.end(init.body);
-    });
-  return request as unknown as typeof fetch;
-}
 
 const say = (message: string) => process.stderr.write(`[bench:chain] ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -191,9 +168,13 @@ async function main() {
     const world = await tokenWorld(connection, 2, 1_000_000_000_000n);
     say(`send -> confirmed, ${CONFIRM_SAMPLES} transfers`);
     const latency = await sendConfirmLatency(connection, world);
-    say(`getAccountInfo for ${READ_SECONDS} s, ${READ_CONCURRENCY} at a time, web3.js's default fetch then a node:http one`);
+    // The headline is the app's own client (app/settlement/chain.server.ts: keep-alive node:http fetch,
+    // every response checked against the JSON-RPC schema); beside it web3.js's default fetch, and the
+    // server's capacity without any client library.
+    say(`getAccountInfo for ${READ_SECONDS} s, ${READ_CONCURRENCY} at a time: the app's ChainClient, web3.js's default fetch, raw posts`);
+    const app = new ChainClient(chainConfigFromEnv({ SOLANA_RPC_URL: chain.url, STABLEFLOW_CHAIN_PORT: chain.port }));
+    const reads = await accountReads(app.connection, world);
     const readsDefaultFetch = await accountReads(connection, world);
-    const reads = await accountReads(new Connection(chain.url, { commitment: "confirmed", fetch: keepAliveFetch() }), world);
     const readsRaw = await rawAccountReads(chain.url, world);
     say(`${SEND_COUNT} signed transfers through sendTransaction, ${SEND_CONCURRENCY} at a time`);
     const sends = await rpcSends(connection, world);

@@ -16,6 +16,7 @@ import {
 import bs58 from "bs58";
 import { z } from "zod";
 import { clusterOf, type ChainConfig, type ClusterName } from "./chain-config.server";
+import { keepAliveFetch, type FetchLike } from "./http-fetch.server";
 import { fromJsonRpcError, parseRetryAfter, rpcError, RpcError, withRpcRetry, type RetryOptions } from "./rpc-errors";
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -27,14 +28,19 @@ const JsonRpcResponse = z.union([
 ]);
 const JsonRpcBody = z.union([JsonRpcResponse, z.array(JsonRpcResponse)]);
 
-type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+/** One keep-alive socket pool for every client in the process (created on first use). */
+let sharedFetch: FetchLike | undefined;
+function defaultFetch(): FetchLike {
+  sharedFetch ??= keepAliveFetch();
+  return sharedFetch;
+}
 
 /**
  * The fetch given to `Connection`: a timeout per request, HTTP 429/5xx and connection failures as
  * transient RpcErrors (with Retry-After), and any 2xx body that is not a JSON-RPC 2.0 response refused
  * as RPC_INVALID_RESPONSE before web3.js reads it.
  */
-export function typedRpcFetch(displayUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS, baseFetch: FetchLike = fetch): FetchLike {
+export function typedRpcFetch(displayUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS, baseFetch: FetchLike = defaultFetch()): FetchLike {
   return async (input, init) => {
     let response: Response;
     try {
