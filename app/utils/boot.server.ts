@@ -8,6 +8,7 @@ import { startChainRuntime, stopChainRuntime } from "~/settlement/chain-runtime.
 import { PAYOUT_RUN_REQUESTS_CHANNEL, startPayoutRunWorker, type PayoutRunWorker } from "~/models/payout-run-worker.server";
 import { startSettlement, type SettlementServices } from "~/settlement/executor-runtime.server";
 import { demoWanted, seedDemo } from "~/models/demo-seed.server";
+import { startWebhookDispatcher, webhookSettings, type WebhookDispatcher } from "~/models/webhook-dispatcher.server";
 
 export interface BootOptions {
   /**
@@ -32,6 +33,7 @@ let booting: Promise<BootResult> | undefined;
 const BOOTSTRAP_WAIT_MS = 30_000;
 let payoutRunWorker: PayoutRunWorker | undefined;
 let settlement: SettlementServices | undefined;
+let webhookDispatcher: WebhookDispatcher | undefined;
 
 export function boot(options: BootOptions = {}): Promise<BootResult> {
   booting ??= (async () => {
@@ -61,6 +63,8 @@ export function boot(options: BootOptions = {}): Promise<BootResult> {
     // processes of their own on PostgreSQL; runs a policy auto-approves are approved as they are compiled.
     settlement = await startSettlement(database, env, { executors: payoutWorker === "process" ? "process" : "inline" });
     if (payoutWorker === "inline") payoutRunWorker = startPayoutRunWorker(database, { onCompiled: settlement.onRunsCompiled });
+    // Outbound webhooks go out beside the payout-run worker (in its process on PostgreSQL), never from executors.
+    if (payoutWorker === "inline") webhookDispatcher = startWebhookDispatcher(database, webhookSettings(env));
     log.info("database ready", {
       mode: database.mode,
       location: database.location,
@@ -81,6 +85,8 @@ export async function shutdown(): Promise<void> {
   booting = undefined;
   await payoutRunWorker?.stop();
   payoutRunWorker = undefined;
+  await webhookDispatcher?.stop();
+  webhookDispatcher = undefined;
   await settlement?.stop();
   settlement = undefined;
   stopChainRuntime();
@@ -95,8 +101,8 @@ export async function shutdown(): Promise<void> {
 export async function startPayoutRunWorkerProcess(): Promise<{ stop(): Promise<void> }> {
   const env = getEnv();
   if (!env.DATABASE_URL) throw new Error("the payout-run worker process needs DATABASE_URL (PostgreSQL)");
-  // Three connections: the listener, and the drain's transaction with room for a retry.
-  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize: 3 });
+  // Four connections: the listener, the drain's transaction with room for a retry, and the webhook dispatcher's.
+  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize: 4 });
   // Its compiled runs are auto-approved here too: the queue and the treasury's target, no executors.
   setDatabase(database);
   const organization = await ensureDefaultOrganization(database.prisma);
@@ -106,10 +112,12 @@ export async function startPayoutRunWorkerProcess(): Promise<{ stop(): Promise<v
     listen: (onNotify, onLost) => database.listen(PAYOUT_RUN_REQUESTS_CHANNEL, onNotify, onLost),
     onCompiled: services.onRunsCompiled,
   });
+  const dispatcher = startWebhookDispatcher(database, webhookSettings(env));
   log.info("payout run worker ready", { location: database.location });
   return {
     async stop() {
       await worker.stop();
+      await dispatcher.stop();
       await services.stop();
       stopChainRuntime();
       await database.close();

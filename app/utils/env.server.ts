@@ -87,6 +87,13 @@ const EnvSchema = z.object({
   STABLEFLOW_EXECUTORS: z.coerce.number({ error: "expected a count" }).int().min(0).max(32).optional(),
   STABLEFLOW_MAX_PRIORITY_FEE: z.coerce.bigint({ error: "expected micro-lamports per compute unit" }).nonnegative().default(100_000n),
   STABLEFLOW_DEMO: booleanFlag.optional(),
+  // Outbound webhooks (decision 014): private and loopback destinations (default: only in development), the
+  // deadline of one attempt, and the backoff between attempts (the first retry's delay, growing fivefold per
+  // attempt up to the cap; the defaults spread 9 attempts over about a day).
+  STABLEFLOW_WEBHOOK_ALLOW_PRIVATE_URLS: booleanFlag.optional(),
+  STABLEFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number({ error: "expected milliseconds" }).int().min(100).max(120_000).default(10_000),
+  STABLEFLOW_WEBHOOK_RETRY_BASE_MS: z.coerce.number({ error: "expected milliseconds" }).int().min(1).max(3_600_000).default(5_000),
+  STABLEFLOW_WEBHOOK_RETRY_MAX_MS: z.coerce.number({ error: "expected milliseconds" }).int().min(1).max(86_400_000).default(36_000_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
