@@ -2,9 +2,12 @@
 // by the system when the run's policy version auto-approves runs below an amount. The approval that
 // completes a run's approvals moves it to APPROVED, writes its batch plan and enqueues its execution,
 // all in one transaction: execution itself never runs in the caller (a web request), only in executors.
+// A rejection is an operator's recorded "no" (with its comment): the run stays READY but cannot be
+// approved while it stands, and an operator cancels it (cancelPayoutRun), as a FAILED run can be.
 import { log } from "~/utils/log.server";
 import { sql } from "~/utils/sql.server";
 import type { SettlementQueue } from "~/settlement/executor-queue.server";
+import { lockOrganizationPayouts } from "./payout-ledger.server";
 import { writeRunPlan, type SettlementDatabase, type SettlementTarget } from "./settlement.server";
 
 export type ApprovalErrorCode =
@@ -12,6 +15,8 @@ export type ApprovalErrorCode =
   | "RUN_NOT_READY"
   | "RUN_NOT_PAYABLE"
   | "RUN_HELD"
+  | "RUN_REJECTED"
+  | "RUN_NOT_CANCELLABLE"
   | "OPERATOR_NOT_ALLOWED"
   | "APPROVAL_DUPLICATE"
   | "AUTO_APPROVE_NOT_ALLOWED";
@@ -26,7 +31,26 @@ export class ApprovalError extends Error {
   }
 }
 
+/** Who decides on a run (the operator API adds its own kind of principal here). */
 export type ApprovalActor = { type: "OPERATOR"; operatorId: string } | { type: "SYSTEM" };
+
+type Tx = Parameters<Parameters<SettlementDatabase["transaction"]>[0]>[0];
+
+/**
+ * Refuses (OPERATOR_NOT_ALLOWED) an actor who may not change runs of `organizationId`: an operator must be
+ * an enabled admin or operator of it (a viewer never); the system only where the caller allows it.
+ */
+export async function assertMayDecide(tx: Tx, actor: ApprovalActor, organizationId: string, what: string): Promise<void> {
+  if (actor.type === "SYSTEM") return;
+  const [operator] = await tx.query<{ role: string; disabled: boolean }>(sql`
+    SELECT role::text AS role, disabled_at IS NOT NULL AS disabled FROM operators
+    WHERE id = ${actor.operatorId}::uuid AND organization_id = ${organizationId}::uuid`);
+  if (!operator || operator.disabled || operator.role === "VIEWER") {
+    throw new ApprovalError("OPERATOR_NOT_ALLOWED", `only an enabled admin or operator of the run's organization can ${what} it`);
+  }
+}
+
+const actorIdOf = (actor: ApprovalActor) => (actor.type === "OPERATOR" ? actor.operatorId : null);
 
 export interface ApprovalPolicy {
   /** STABLEFLOW_APPROVAL_THRESHOLD: runs transferring this much or more need two different operators. */
@@ -82,13 +106,13 @@ export async function approvePayoutRun(
     const total = BigInt(run.total_transfers);
     const required = requiredApprovals(total, args.policy ?? {});
     const comment = args.comment?.trim().slice(0, 1000) || null;
+    const [rejected] = await tx.query<{ comment: string | null }>(sql`
+      SELECT comment FROM payout_approvals WHERE run_id = ${run.id}::uuid AND decision = 'REJECT' ORDER BY created_at LIMIT 1`);
+    if (rejected) {
+      throw new ApprovalError("RUN_REJECTED", `the run was rejected${rejected.comment ? ` ("${rejected.comment}")` : ""}; it cannot be approved, only cancelled`);
+    }
     if (args.actor.type === "OPERATOR") {
-      const [operator] = await tx.query<{ role: string; disabled: boolean }>(sql`
-        SELECT role::text AS role, disabled_at IS NOT NULL AS disabled FROM operators
-        WHERE id = ${args.actor.operatorId}::uuid AND organization_id = ${run.organization_id}::uuid`);
-      if (!operator || operator.disabled || operator.role === "VIEWER") {
-        throw new ApprovalError("OPERATOR_NOT_ALLOWED", "only an enabled admin or operator of the run's organization can approve it");
-      }
+      await assertMayDecide(tx, args.actor, run.organization_id, "approve");
       const inserted = await tx.query(sql`
         INSERT INTO payout_approvals (run_id, operator_id, decision, comment)
         VALUES (${run.id}::uuid, ${args.actor.operatorId}::uuid, 'APPROVE', ${comment})
@@ -111,11 +135,11 @@ export async function approvePayoutRun(
         VALUES (${run.id}::uuid, NULL, true, 'APPROVE', ${comment ?? `auto-approved: ${total} below ${below}`})
         ON CONFLICT DO NOTHING`);
     }
-    const actorId = args.actor.type === "OPERATOR" ? args.actor.operatorId : null;
+    const actorId = actorIdOf(args.actor);
     await tx.query(sql`
       INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
       VALUES (${run.organization_id}::uuid, ${args.actor.type}::audit_actor, ${actorId}, 'payout_run.approval', 'payout_run', ${run.id},
-              jsonb_build_object('decision', 'APPROVE', 'totalTransfers', ${run.total_transfers}::text, 'required', ${required}::int))`);
+              jsonb_build_object('decision', 'APPROVE', 'totalTransfers', ${run.total_transfers}::text, 'required', ${required}::int, 'comment', ${comment}::text))`);
     const [{ approvals }] = await tx.query<{ approvals: number }>(sql`
       SELECT count(*)::int AS approvals FROM payout_approvals WHERE run_id = ${run.id}::uuid AND decision = 'APPROVE'`);
     if (approvals! < required) return { runId: run.id, status: "READY" as const, approvals: approvals!, required, batches: 0 };
@@ -133,28 +157,52 @@ export async function approvePayoutRun(
   return result;
 }
 
-/** An operator's rejection: the run is cancelled with the reason, audited. */
-export async function rejectPayoutRun(db: SettlementDatabase, args: { runId: string; operatorId: string; reason: string }): Promise<void> {
+/**
+ * An operator's rejection of a READY run, with its comment, audited: the run stays READY and can no longer
+ * be approved; cancelPayoutRun ends it. One decision per operator and run (APPROVAL_DUPLICATE otherwise).
+ */
+export async function rejectPayoutRun(db: SettlementDatabase, args: { runId: string; actor: ApprovalActor; comment: string }): Promise<void> {
   await db.transaction(async (tx) => {
     const [run] = await tx.query<{ status: string; organization_id: string }>(sql`
       SELECT status::text AS status, organization_id FROM payout_runs WHERE id = ${args.runId}::uuid FOR UPDATE`);
     if (!run) throw new ApprovalError("RUN_NOT_FOUND", "no such payout run");
+    if (args.actor.type === "SYSTEM") throw new ApprovalError("OPERATOR_NOT_ALLOWED", "only a person rejects a run");
     if (run.status !== "READY") throw new ApprovalError("RUN_NOT_READY", `the run is ${run.status}; only a READY run can be rejected`);
-    const [operator] = await tx.query<{ role: string; disabled: boolean }>(sql`
-      SELECT role::text AS role, disabled_at IS NOT NULL AS disabled FROM operators
-      WHERE id = ${args.operatorId}::uuid AND organization_id = ${run.organization_id}::uuid`);
-    if (!operator || operator.disabled || operator.role === "VIEWER") {
-      throw new ApprovalError("OPERATOR_NOT_ALLOWED", "only an enabled admin or operator of the run's organization can reject it");
-    }
-    const reason = args.reason.trim().slice(0, 500) || "rejected";
+    await assertMayDecide(tx, args.actor, run.organization_id, "reject");
+    const comment = args.comment.trim().slice(0, 1000) || "rejected";
+    const inserted = await tx.query(sql`
+      INSERT INTO payout_approvals (run_id, operator_id, decision, comment) VALUES (${args.runId}::uuid, ${actorIdOf(args.actor)}::uuid, 'REJECT', ${comment})
+      ON CONFLICT (run_id, operator_id) DO NOTHING RETURNING 1`);
+    if (inserted.length === 0) throw new ApprovalError("APPROVAL_DUPLICATE", "this operator already decided on this run");
     await tx.query(sql`
-      INSERT INTO payout_approvals (run_id, operator_id, decision, comment) VALUES (${args.runId}::uuid, ${args.operatorId}::uuid, 'REJECT', ${reason})
-      ON CONFLICT (run_id, operator_id) DO NOTHING`);
+      INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
+      VALUES (${run.organization_id}::uuid, ${args.actor.type}::audit_actor, ${actorIdOf(args.actor)}, 'payout_run.rejected', 'payout_run', ${args.runId},
+              jsonb_build_object('comment', ${comment}::text))`);
+  });
+}
+
+/**
+ * Cancels a READY (rejected or not) or FAILED run with the reason, audited, under the organization's payout
+ * lock (as the reconciler cancels): nothing of it can land (a READY run has no batches; a FAILED run's are
+ * all resolved), and its balance entries become void. Refused for APPROVED or later runs: their batches may be on the way.
+ */
+export async function cancelPayoutRun(db: SettlementDatabase, args: { runId: string; actor: ApprovalActor; reason: string }): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [found] = await tx.query<{ organization_id: string }>(sql`SELECT organization_id FROM payout_runs WHERE id = ${args.runId}::uuid`);
+    if (!found) throw new ApprovalError("RUN_NOT_FOUND", "no such payout run");
+    await lockOrganizationPayouts(tx, found.organization_id);
+    const [run] = await tx.query<{ status: string; kind: string }>(sql`
+      SELECT status::text AS status, kind::text AS kind FROM payout_runs WHERE id = ${args.runId}::uuid FOR UPDATE`);
+    if (run!.kind === "ACCRUAL" || (run!.status !== "READY" && run!.status !== "FAILED")) {
+      throw new ApprovalError("RUN_NOT_CANCELLABLE", `the run is ${run!.status}; only a READY or FAILED run can be cancelled`);
+    }
+    await assertMayDecide(tx, args.actor, found.organization_id, "cancel");
+    const reason = args.reason.trim().slice(0, 500) || "cancelled by an operator";
     await tx.query(sql`UPDATE payout_runs SET status = 'CANCELLED', cancel_reason = ${reason}, updated_at = now() WHERE id = ${args.runId}::uuid`);
     await tx.query(sql`
       INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
-      VALUES (${run.organization_id}::uuid, 'OPERATOR', ${args.operatorId}, 'payout_run.rejected', 'payout_run', ${args.runId},
-              jsonb_build_object('reason', ${reason}::text))`);
+      VALUES (${found.organization_id}::uuid, ${args.actor.type}::audit_actor, ${actorIdOf(args.actor)}, 'payout_run.cancelled', 'payout_run', ${args.runId},
+              jsonb_build_object('reason', ${reason}::text, 'from', ${run!.status}::text))`);
   });
 }
 

@@ -95,6 +95,13 @@ async function insertBatches(
   return rows.map((r) => r.id);
 }
 
+/** The run's transfers cut into batches by capacity: what writeRunPlan writes, and what a preview simulates before approval. */
+export async function planRunBatches(db: SqlQueryable, runId: string, capacity: BatchCapacity): Promise<PlannedBatch[]> {
+  const transfers = await db.query<{ id: string; token_account: string; amount: string }>(sql`
+    SELECT id, token_account, amount::text AS amount FROM payout_transfers WHERE run_id = ${runId}::uuid`);
+  return planBatches(transfers.map((t) => ({ transferId: t.id, tokenAccount: t.token_account, amount: BigInt(t.amount) })), capacity);
+}
+
 /**
  * The run's batch plan, written once (at approval, in the approval's transaction): its transfers cut by
  * capacity in a deterministic order, each batch with the plan hash the program will recompute. A run that
@@ -107,12 +114,7 @@ export async function writeRunPlan(
 ): Promise<{ batchIds: string[]; batches: PlannedBatch[] }> {
   const existing = await tx.query<{ id: string }>(sql`SELECT id FROM split_batches WHERE run_id = ${run.id}::uuid ORDER BY batch_index`);
   if (existing.length > 0) return { batchIds: existing.map((row) => row.id), batches: [] };
-  const transfers = await tx.query<{ id: string; token_account: string; amount: string }>(sql`
-    SELECT id, token_account, amount::text AS amount FROM payout_transfers WHERE run_id = ${run.id}::uuid`);
-  const batches = planBatches(
-    transfers.map((t) => ({ transferId: t.id, tokenAccount: t.token_account, amount: BigInt(t.amount) })),
-    target.capacity,
-  );
+  const batches = await planRunBatches(tx, run.id, target.capacity);
   const treasury = target.treasuryFor(run.organizationId).treasury;
   return { batchIds: await insertBatches(tx, run.id, treasury, target, batches, null), batches };
 }

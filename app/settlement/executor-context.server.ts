@@ -69,6 +69,9 @@ export function crashPoint(point: CrashPoint): void {
   }
 }
 
+/** What simulating or building a split needs of an executor: no database, no queue, no lease (the console's preview has only these). */
+export type SplitChain = Pick<ExecutorContext, "client" | "signers" | "target" | "maxPriorityFee">;
+
 export class ExecutorError extends Error {
   constructor(
     readonly code: "TREASURY_MISMATCH" | "MINT_MISSING" | "ATTEMPTS_EXHAUSTED" | "LOOKUP_TABLE_BUSY" | "NOT_VISIBLE_YET",
@@ -84,7 +87,7 @@ export class ExecutorError extends Error {
 const tokenPrograms = new Map<string, PublicKey>();
 
 /** The token program that owns the treasury's mint (read once per mint). */
-export async function mintTokenProgram(ctx: ExecutorContext, mint: PublicKey): Promise<PublicKey> {
+export async function mintTokenProgram(ctx: Pick<ExecutorContext, "client">, mint: PublicKey): Promise<PublicKey> {
   const known = tokenPrograms.get(mint.toBase58());
   if (known) return known;
   const account = await ctx.client.account(mint);
@@ -94,7 +97,7 @@ export async function mintTokenProgram(ctx: ExecutorContext, mint: PublicKey): P
 }
 
 /** The treasury a batch was planned for, as this executor knows it; refuses a batch of another treasury. */
-export function batchTreasury(ctx: ExecutorContext, batch: { organizationId: string; treasury: string }): TreasuryIdentity {
+export function batchTreasury(ctx: Pick<ExecutorContext, "target">, batch: { organizationId: string; treasury: string }): TreasuryIdentity {
   const identity = ctx.target.treasuryFor(batch.organizationId);
   if (identity.treasury.toBase58() !== batch.treasury) {
     throw new ExecutorError(
@@ -106,7 +109,7 @@ export function batchTreasury(ctx: ExecutorContext, batch: { organizationId: str
   return identity;
 }
 
-export async function latestBlockhash(ctx: ExecutorContext): Promise<{ blockhash: string; lastValidBlockHeight: number }> {
+export async function latestBlockhash(ctx: Pick<ExecutorContext, "client">): Promise<{ blockhash: string; lastValidBlockHeight: number }> {
   return ctx.client.read("getLatestBlockhash", (c) => c.getLatestBlockhash("confirmed"));
 }
 
@@ -115,7 +118,7 @@ export async function latestBlockhash(ctx: ExecutorContext): Promise<{ blockhash
  * landed transactions locking these accounts paid (getRecentPrioritizationFees), capped by
  * STABLEFLOW_MAX_PRIORITY_FEE. The embedded chain answers zeros, so it pays nothing, by the same path.
  */
-export async function priorityFee(ctx: ExecutorContext, writable: readonly PublicKey[]): Promise<bigint> {
+export async function priorityFee(ctx: Pick<ExecutorContext, "client" | "maxPriorityFee">, writable: readonly PublicKey[]): Promise<bigint> {
   const fees = await ctx.client.read("getRecentPrioritizationFees", (c) =>
     c.getRecentPrioritizationFees({ lockedWritableAccounts: [...writable] }),
   );

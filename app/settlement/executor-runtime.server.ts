@@ -161,6 +161,10 @@ export interface SettlementServices {
   count: number;
   queue?: SettlementQueue;
   target?: SettlementTarget;
+  /** The chain client and signers (public keys used to build what a preview simulates; nothing is signed there). */
+  chain?: { client: ChainClient; signers: ChainSigners };
+  /** STABLEFLOW_MAX_PRIORITY_FEE, for the preview's priority fee. */
+  maxPriorityFee?: bigint;
   policy: ApprovalPolicy;
   executors?: RunningExecutors;
   /** Why settlement is off, when it is. */
@@ -176,6 +180,12 @@ type ServicesHolder = { [SERVICES_KEY]?: SettlementServices };
 /** What this process has for settlement (approvals from the console use its queue and target). */
 export function getSettlementServices(): SettlementServices | undefined {
   return (globalThis as ServicesHolder)[SERVICES_KEY];
+}
+
+/** Installs (or, undefined, removes) this process's settlement services: startSettlement does, and tests serving the app over a world of their own. */
+export function setSettlementServices(services: SettlementServices | undefined): void {
+  if (services) (globalThis as ServicesHolder)[SERVICES_KEY] = services;
+  else delete (globalThis as ServicesHolder)[SERVICES_KEY];
 }
 
 /**
@@ -204,6 +214,8 @@ export async function startSettlement(database: Database, env: Env, options: { e
       count: options.executors === "none" ? 0 : count,
       queue,
       target: chain.target,
+      chain: { client: chain.client, signers: chain.signers },
+      maxPriorityFee: env.STABLEFLOW_MAX_PRIORITY_FEE,
       policy,
       executors,
       onRunsCompiled(runIds) {
@@ -225,6 +237,6 @@ export async function startSettlement(database: Database, env: Env, options: { e
     log.warn("settlement is off", { error: message });
     services = off(message);
   }
-  (globalThis as ServicesHolder)[SERVICES_KEY] = services;
+  setSettlementServices(services);
   return services;
 }

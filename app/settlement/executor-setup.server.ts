@@ -126,7 +126,8 @@ export async function sendSetupTransaction(
   return { kind: "EXPIRED" };
 }
 
-async function readAccounts(ctx: ExecutorContext, addresses: readonly PublicKey[]): Promise<(ChainAccount | null)[]> {
+/** The accounts at `addresses` as the chain holds them (null: none), a hundred per request. */
+export async function readAccounts(ctx: Pick<ExecutorContext, "client">, addresses: readonly PublicKey[]): Promise<(ChainAccount | null)[]> {
   const out: (ChainAccount | null)[] = [];
   for (let i = 0; i < addresses.length; i += 100) {
     const chunk = addresses.slice(i, i + 100);
@@ -134,6 +135,28 @@ async function readAccounts(ctx: ExecutorContext, addresses: readonly PublicKey[
     for (const info of infos) out.push(info ? { owner: info.owner, lamports: BigInt(info.lamports), data: Uint8Array.from(info.data) } : null);
   }
   return out;
+}
+
+export interface RecipientSetup {
+  /** Positions whose associated token account is missing and will be created (CreateIdempotent) before sending. */
+  creatable: { index: number; owner: PublicKey }[];
+  /** Those that cannot receive as their accounts stand (missing ones included until created), with the held-out reason. */
+  notReady: { index: number; transfer: HeldTransfer }[];
+}
+
+/** Who of `batch` can receive as the chain holds `infos`, who gets a token account made first, who would be held out. Pure. */
+export function recipientSetup(batch: Pick<BatchRecord, "items">, infos: readonly (ChainAccount | null)[], identity: Pick<TreasuryIdentity, "mint">, tokenProgram: PublicKey): RecipientSetup {
+  const setup: RecipientSetup = { creatable: [], notReady: [] };
+  batch.items.forEach((item, i) => {
+    const readiness = recipientReadiness(infos[i] ?? null, identity.mint, tokenProgram);
+    if (readiness.ok) return;
+    setup.notReady.push({ index: i, transfer: { transferId: item.transferId, reason: `${readiness.reason}: token account ${item.tokenAccount} cannot receive` } });
+    if (readiness.reason !== "RecipientMissing") return;
+    const owner = new PublicKey(item.walletAddress);
+    const derived = getAssociatedTokenAddressSync(identity.mint, owner, item.walletKind === "PDA_OWNER", tokenProgram);
+    if (derived.toBase58() === item.tokenAccount) setup.creatable.push({ index: i, owner });
+  });
+  return setup;
 }
 
 /** Associated token accounts per creation transaction: each CreateIdempotent names six accounts. */
@@ -151,14 +174,7 @@ export async function prepareRecipients(
 ): Promise<HeldTransfer[]> {
   const accounts = batch.items.map((item) => new PublicKey(item.tokenAccount));
   let infos = await readAccounts(ctx, accounts);
-  const creatable: { index: number; owner: PublicKey }[] = [];
-  batch.items.forEach((item, i) => {
-    const readiness = recipientReadiness(infos[i]!, identity.mint, tokenProgram);
-    if (readiness.ok || readiness.reason !== "RecipientMissing") return;
-    const owner = new PublicKey(item.walletAddress);
-    const derived = getAssociatedTokenAddressSync(identity.mint, owner, item.walletKind === "PDA_OWNER", tokenProgram);
-    if (derived.equals(accounts[i]!)) creatable.push({ index: i, owner });
-  });
+  const { creatable } = recipientSetup(batch, infos, identity, tokenProgram);
   if (creatable.length > 0) {
     await resolvePendingSetup(ctx, batch.treasury, ["TOKEN_ACCOUNTS"]);
     for (let i = 0; i < creatable.length; i += TOKEN_ACCOUNTS_PER_TRANSACTION) {
@@ -185,10 +201,6 @@ export async function prepareRecipients(
     }
     infos = await readAccounts(ctx, accounts);
   }
-  const held: HeldTransfer[] = [];
-  batch.items.forEach((item, i) => {
-    const readiness = recipientReadiness(infos[i]!, identity.mint, tokenProgram);
-    if (!readiness.ok) held.push({ transferId: item.transferId, reason: `${readiness.reason}: token account ${item.tokenAccount} cannot receive` });
-  });
+  const held = recipientSetup(batch, infos, identity, tokenProgram).notReady.map((n) => n.transfer);
   return held;
 }

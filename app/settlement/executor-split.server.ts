@@ -5,7 +5,7 @@ import { PublicKey, type AddressLookupTableAccount, type VersionedTransaction } 
 import type { BatchRecord } from "~/models/settlement.server";
 import { uuidBytes } from "~/models/settlement.server";
 import { splitTransaction } from "./batch-transaction";
-import { latestBlockhash, priorityFee, type ExecutorContext } from "./executor-context.server";
+import { latestBlockhash, priorityFee, type ExecutorContext, type SplitChain } from "./executor-context.server";
 import {
   decodeSplitRecord,
   programErrorFromError,
@@ -29,7 +29,7 @@ export interface SplitParts {
   lookupTables: AddressLookupTableAccount[];
 }
 
-export function splitRecordOf(ctx: ExecutorContext, parts: Pick<SplitParts, "batch" | "identity">): PublicKey {
+export function splitRecordOf(ctx: Pick<ExecutorContext, "target">, parts: Pick<SplitParts, "batch" | "identity">): PublicKey {
   return splitRecordAddress({
     treasury: parts.identity.treasury,
     runId: uuidBytes(parts.batch.runId),
@@ -38,7 +38,7 @@ export function splitRecordOf(ctx: ExecutorContext, parts: Pick<SplitParts, "bat
   });
 }
 
-function build(ctx: ExecutorContext, parts: SplitParts, blockhash: string, units: number, microLamports: bigint): VersionedTransaction {
+function build(ctx: SplitChain, parts: SplitParts, blockhash: string, units: number, microLamports: bigint): VersionedTransaction {
   return splitTransaction({
     programId: ctx.target.programId,
     treasury: parts.identity.treasury,
@@ -58,15 +58,21 @@ function build(ctx: ExecutorContext, parts: SplitParts, blockhash: string, units
   });
 }
 
-export type Prepared =
-  | { kind: "READY"; tx: VersionedTransaction; blockhash: string; lastValidBlockHeight: number; units: number }
+export type Simulated =
+  /** Unsigned, its compute-unit limit sized from the simulation (`unitsConsumed` plus a margin) and priced. */
+  | { kind: "READY"; tx: VersionedTransaction; blockhash: string; lastValidBlockHeight: number; units: number; unitsConsumed: number; microLamports: bigint }
   /** The program would refuse these recipients (positions in the batch), with its reasons. */
   | { kind: "REFUSED"; refusals: { position: number; reason: string }[] }
   /** The program refuses the whole split (vault short, treasury paused, ...): not worth sending. */
   | { kind: "REJECTED"; error: string };
 
-/** Simulates, sizes the compute budget from the simulation, prices it, and signs. */
-export async function prepareSplit(ctx: ExecutorContext, parts: SplitParts): Promise<Prepared> {
+export type Prepared = Exclude<Simulated, { kind: "READY" }> | { kind: "READY"; tx: VersionedTransaction; blockhash: string; lastValidBlockHeight: number; units: number };
+
+/**
+ * Simulates the batch's execute_split, sizes the compute budget from the simulation and prices it: the
+ * transaction the executor signs next (prepareSplit), and what the console's preview shows before approval.
+ */
+export async function simulateSplit(ctx: SplitChain, parts: SplitParts): Promise<Simulated> {
   const { blockhash, lastValidBlockHeight } = await latestBlockhash(ctx);
   const probe = build(ctx, parts, blockhash, MAX_UNITS, 0n);
   const simulated = await ctx.client.read("simulateTransaction", (c) =>
@@ -82,9 +88,17 @@ export async function prepareSplit(ctx: ExecutorContext, parts: SplitParts): Pro
     const program = programErrorFromError({ err, logs });
     return { kind: "REJECTED", error: program ? `${program.name}: ${program.message}` : `simulation failed: ${JSON.stringify(err)}` };
   }
-  const units = Math.min(MAX_UNITS, Math.ceil((unitsConsumed ?? 200_000) * CU_MARGIN) + MARGIN_UNITS);
-  const fee = await priorityFee(ctx, [parts.identity.vault, parts.identity.treasury]);
-  const tx = build(ctx, parts, blockhash, units, fee);
+  const consumed = unitsConsumed ?? 200_000;
+  const units = Math.min(MAX_UNITS, Math.ceil(consumed * CU_MARGIN) + MARGIN_UNITS);
+  const microLamports = await priorityFee(ctx, [parts.identity.vault, parts.identity.treasury]);
+  return { kind: "READY", tx: build(ctx, parts, blockhash, units, microLamports), blockhash, lastValidBlockHeight, units, unitsConsumed: consumed, microLamports };
+}
+
+/** Simulates, sizes the compute budget from the simulation, prices it, and signs. */
+export async function prepareSplit(ctx: ExecutorContext, parts: SplitParts): Promise<Prepared> {
+  const simulated = await simulateSplit(ctx, parts);
+  if (simulated.kind !== "READY") return simulated;
+  const { tx, blockhash, lastValidBlockHeight, units } = simulated;
   const { feePayer, authority } = ctx.signers;
   tx.sign(feePayer.publicKey.equals(authority.publicKey) ? [feePayer] : [feePayer, authority]);
   return { kind: "READY", tx, blockhash, lastValidBlockHeight, units };

@@ -43,7 +43,7 @@ export function addressesPerExtend(): number {
   return n;
 }
 
-async function readTable(ctx: ExecutorContext, address: PublicKey): Promise<AddressLookupTableAccount | null> {
+async function readTable(ctx: Pick<ExecutorContext, "client">, address: PublicKey): Promise<AddressLookupTableAccount | null> {
   const result = await ctx.client.read("getAddressLookupTable", (c) => c.getAddressLookupTable(address, { commitment: "confirmed" }));
   return result.value;
 }
@@ -178,4 +178,25 @@ async function createTable(ctx: ExecutorContext, args: { treasury: string; fixed
     if (result.kind === "FAILED") throw new ExecutorError("LOOKUP_TABLE_BUSY", `creating a lookup table failed: ${result.error}`);
   }
   throw new ExecutorError("LOOKUP_TABLE_BUSY", "three lookup-table creations in a row expired");
+}
+
+/**
+ * Read-only, for a preview: the treasury's live tables (as the chain holds them) that hold some of
+ * `addresses`, and those of `addresses` no table holds yet (ensureLookupTables adds them at execution).
+ */
+export async function existingLookupTables(
+  ctx: Pick<ExecutorContext, "db" | "client" | "signers">,
+  args: { treasury: string; addresses: readonly PublicKey[] },
+): Promise<{ tables: AddressLookupTableAccount[]; missing: PublicKey[] }> {
+  const tables: AddressLookupTableAccount[] = [];
+  for (const row of await treasuryLookupTables(ctx.db, args.treasury)) {
+    const account = await readTable(ctx, new PublicKey(row.address));
+    if (account?.isActive() && account.state.authority?.equals(ctx.signers.feePayer.publicKey)) tables.push(account);
+  }
+  const held = new Set(tables.flatMap((t) => t.state.addresses.map((a) => a.toBase58())));
+  const wanted = new Set(args.addresses.map((a) => a.toBase58()));
+  return {
+    tables: tables.filter((t) => t.state.addresses.some((a) => wanted.has(a.toBase58()))),
+    missing: args.addresses.filter((a) => !held.has(a.toBase58())),
+  };
 }

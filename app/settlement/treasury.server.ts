@@ -102,7 +102,8 @@ export async function readMint(client: ChainClient, mint: PublicKey): Promise<Mi
   };
 }
 
-async function tokenBalance(client: ChainClient, tokenAccount: PublicKey): Promise<bigint | null> {
+/** A token account's balance in base units, or null when there is no token account there. */
+export async function tokenBalance(client: ChainClient, tokenAccount: PublicKey): Promise<bigint | null> {
   const account = await client.account(tokenAccount);
   if (!account || account.data.length < ACCOUNT_SIZE) return null;
   return BigInt(AccountLayout.decode(account.data.subarray(0, ACCOUNT_SIZE)).amount.toString());

@@ -9,6 +9,7 @@ import {
   ApprovalError,
   approvePayoutRun,
   autoApproveRuns,
+  cancelPayoutRun,
   rejectPayoutRun,
   setPolicyAutoApproveBelow,
   type ApprovalPolicy,
@@ -179,10 +180,29 @@ describe.each(databaseTargets())("approving payout runs on $name", (dbTarget) =>
     }
   });
 
-  it("an operator's rejection cancels the run with the reason", async () => {
+  it("a rejection stands against approval until an operator cancels the run; an APPROVED run cannot be cancelled", async () => {
     const runId = await readyRun(1, 5n);
-    await rejectPayoutRun(db, { runId, operatorId: operators.operator, reason: "wrong recipient" });
+    const as = (key: keyof typeof operators) => ({ type: "OPERATOR" as const, operatorId: operators[key] });
+    expect(await code(rejectPayoutRun(db, { runId, actor: as("viewer"), comment: "no" }))).toBe("OPERATOR_NOT_ALLOWED");
+    expect(await code(rejectPayoutRun(db, { runId, actor: as("stranger"), comment: "no" }))).toBe("OPERATOR_NOT_ALLOWED");
+    await rejectPayoutRun(db, { runId, actor: as("operator"), comment: "wrong recipient" });
+    expect(await db.prisma.payoutRun.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: "READY", cancelReason: null });
+    expect(await code(approveAs(runId, "admin"))).toBe("RUN_REJECTED");
+    expect(await code(rejectPayoutRun(db, { runId, actor: as("operator"), comment: "again" }))).toBe("APPROVAL_DUPLICATE");
+    expect(await code(cancelPayoutRun(db, { runId, actor: as("viewer"), reason: "x" }))).toBe("OPERATOR_NOT_ALLOWED");
+    await cancelPayoutRun(db, { runId, actor: as("admin"), reason: "wrong recipient" });
     expect(await db.prisma.payoutRun.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: "CANCELLED", cancelReason: "wrong recipient" });
+    const audit = await db.prisma.auditLog.findMany({ where: { entityId: runId }, orderBy: { id: "asc" } });
+    expect(audit.map((a) => [a.action, a.actorId, (a.data as { comment?: string; reason?: string }).comment ?? (a.data as { reason?: string }).reason])).toEqual([
+      ["payout_run.rejected", operators.operator, "wrong recipient"],
+      ["payout_run.cancelled", operators.admin, "wrong recipient"],
+    ]);
     expect(await code(approveAs(runId, "admin"))).toBe("RUN_NOT_READY");
+    expect(await code(cancelPayoutRun(db, { runId, actor: as("admin"), reason: "twice" }))).toBe("RUN_NOT_CANCELLABLE");
+
+    const approved = await readyRun(1, 5n);
+    await approveAs(approved, "admin");
+    expect(await code(cancelPayoutRun(db, { runId: approved, actor: as("admin"), reason: "late" }))).toBe("RUN_NOT_CANCELLABLE");
+    expect((await db.prisma.payoutRun.findUniqueOrThrow({ where: { id: approved } })).status).toBe("APPROVED");
   });
 });
