@@ -1,7 +1,9 @@
-// The console's frame: who is signed in, into which organization, the sections, and the sign-out form.
+// The console's frame: who is signed in, into which organization, the sections, the sign-out form, and
+// the viewer's time zone for every <LocalTime> inside.
 import { Form, NavLink } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { CsrfInput } from "./console-form";
+import { TimeZoneProvider } from "./local-time";
 
 export interface ShellOperator {
   name: string;
@@ -12,7 +14,7 @@ export interface ShellOperator {
 
 const ROLE_LABEL = { ADMIN: "admin", OPERATOR: "operator", VIEWER: "viewer" } as const;
 
-export function ConsoleShell({ operator, csrf, children }: { operator: ShellOperator; csrf: string; children: ReactNode }) {
+export function ConsoleShell({ operator, csrf, timeZone, children }: { operator: ShellOperator; csrf: string; timeZone: string; children: ReactNode }) {
   return (
     <div className="console">
       <header className="console-header">
@@ -28,6 +30,9 @@ export function ConsoleShell({ operator, csrf, children }: { operator: ShellOper
             </li>
             <li>
               <NavLink to="/ledger">Ledger</NavLink>
+            </li>
+            <li>
+              <NavLink to="/console/exports">Exports</NavLink>
             </li>
             <li>
               <NavLink to="/console/team">Team</NavLink>
@@ -46,7 +51,9 @@ export function ConsoleShell({ operator, csrf, children }: { operator: ShellOper
           </Form>
         </div>
       </header>
-      <main className="page">{children}</main>
+      <main className="page">
+        <TimeZoneProvider zone={timeZone}>{children}</TimeZoneProvider>
+      </main>
     </div>
   );
 }

@@ -4,6 +4,9 @@ import { describe, expect, it } from "vitest";
 import {
   distributableFromSettlement,
   formatMoney,
+  formatCurrencyAmount,
+  formatTokenAmount,
+  currencyScale,
   MoneyError,
   parseMoney,
   U64_MAX,
@@ -94,6 +97,33 @@ describe("formatMoney", () => {
     expect(formatMoney(-5n, 2)).toBe("-0.05");
     expect(formatMoney(42n, 0)).toBe("42");
     expect(formatMoney(1_000_000n, 6)).toBe("1.000000");
+  });
+});
+
+describe("formatCurrencyAmount and formatTokenAmount", () => {
+  it("groups thousands and uses the currency's ISO 4217 exponent", () => {
+    expect(formatCurrencyAmount(123456789n, "USD")).toBe("1,234,567.89 USD");
+    expect(formatCurrencyAmount(1500n, "JPY")).toBe("1,500 JPY");
+    expect(formatCurrencyAmount(1234n, "KWD")).toBe("1.234 KWD");
+    expect(formatCurrencyAmount(-99n, "EUR")).toBe("-0.99 EUR");
+    expect(currencyScale("jpy")).toBe(0);
+  });
+
+  it("keeps every significant digit of a token amount and drops only zeros past the second decimal", () => {
+    expect(formatTokenAmount(1_000_000_000_000n, 6, "sUSD")).toBe("1,000,000.00 sUSD");
+    expect(formatTokenAmount(1n, 6, "sUSD")).toBe("0.000001 sUSD");
+    expect(formatTokenAmount(1_230_000n, 6)).toBe("1.23");
+    expect(formatTokenAmount(1_234_500n, 6)).toBe("1.2345");
+    expect(formatTokenAmount(7n, 0)).toBe("7");
+  });
+
+  it("parses back to the same minor units (no float anywhere)", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: U64_MAX }), fc.integer({ min: 0, max: 18 }), (units, decimals) => {
+        const text = formatTokenAmount(units, decimals).replaceAll(",", "");
+        expect(parseMoney(text, { scale: decimals })).toBe(units);
+      }),
+    );
   });
 });
 

@@ -98,6 +98,42 @@ export function formatMoney(amount: bigint, scale: number): string {
   return negative ? `-${body}` : body;
 }
 
+/** ISO 4217 exponents that are not 2 (every other currency code has two decimals). */
+const CURRENCY_EXPONENTS: Readonly<Record<string, number>> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
+
+/** Decimal places of a currency's minor unit (ISO 4217): 2 for USD cents, 0 for JPY, 3 for KWD. */
+export function currencyScale(currency: string): number {
+  return CURRENCY_EXPONENTS[currency.toUpperCase()] ?? 2;
+}
+
+/** "1234567.89" -> "1,234,567.89": thousands separators on the whole part of a decimal string. */
+export function groupThousands(decimal: string): string {
+  const negative = decimal.startsWith("-");
+  const [whole, fraction] = (negative ? decimal.slice(1) : decimal).split(".");
+  const grouped = whole!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${negative ? "-" : ""}${grouped}${fraction === undefined ? "" : `.${fraction}`}`;
+}
+
+/** An amount of a currency for people: "1,234.56 USD", "1,500 JPY" (exact, from minor units). */
+export function formatCurrencyAmount(amountMinor: bigint, currency: string): string {
+  return `${groupThousands(formatMoney(amountMinor, currencyScale(currency)))} ${currency}`;
+}
+
+/**
+ * An amount of a token for people, exact: "1,000,000.00 sUSD", "0.000001 sUSD". Trailing zeros past
+ * the second decimal are dropped (they carry no value); every digit that does is kept.
+ */
+export function formatTokenAmount(units: bigint, decimals: number, symbol?: string): string {
+  let text = formatMoney(units, decimals);
+  if (decimals > 2) text = text.replace(/(\.\d\d\d*?)0+$/, "$1");
+  const grouped = groupThousands(text);
+  return symbol ? `${grouped} ${symbol}` : grouped;
+}
+
 /**
  * Convert USD cents to a USD-pegged token's base units (1 cent = 10^(decimals-2) units; 10,000 for 6 decimals).
  * A mint with fewer than 2 decimals cannot represent a cent exactly, so it is refused rather than rounded.

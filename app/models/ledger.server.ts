@@ -2,12 +2,10 @@
 // holds their payout), what needs an operator (reviews, held and dead payout requests, deliveries kept
 // FAILED), the payout runs compiled from them, the webhook deliveries that moved them, and the audit
 // trail. Amounts leave as decimal strings.
-import { formatMoney } from "~/ledger/money";
+import { currencyScale, formatMoney } from "~/ledger/money";
 import { getPrisma } from "~/utils/db.server";
 
-/** Minor units per currency; the ledger stores ISO 4217 codes, all of which we take in cents today. */
-const CURRENCY_SCALE: Record<string, number> = { JPY: 0, KRW: 0 };
-const scaleOf = (currency: string | null | undefined) => (currency ? (CURRENCY_SCALE[currency] ?? 2) : 2);
+const scaleOf = (currency: string | null | undefined) => (currency ? currencyScale(currency) : 2);
 
 export interface LedgerView {
   payments: {

@@ -1,6 +1,6 @@
 // Products an organization sells through Dodo checkout, and the organizations a storefront can show.
 import type { PrismaClient } from "~/generated/prisma/client";
-import { formatMoney } from "~/ledger/money";
+import { currencyScale, formatMoney } from "~/ledger/money";
 
 export interface ProductView {
   id: string;
@@ -10,13 +10,6 @@ export interface ProductView {
   description: string;
   priceMinor: bigint;
   currency: string;
-}
-
-/** Minor-unit scale of the currencies Dodo settles most; ISO 4217 exponent, 2 when not listed. */
-const CURRENCY_SCALE: Record<string, number> = { JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, KWD: 3, BHD: 3, OMR: 3, JOD: 3, TND: 3 };
-
-export function currencyScale(currency: string): number {
-  return CURRENCY_SCALE[currency] ?? 2;
 }
 
 /** "12.34 USD": decimal string built from bigint minor units, never through a float. */

@@ -2,6 +2,7 @@
 // state, the team, and the newest lines of the audit trail.
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
+import { LocalTime } from "~/components/local-time";
 import { loadConsoleOverview } from "~/models/console-overview.server";
 import { getPrisma } from "~/utils/db.server";
 import { requireOperator } from "~/utils/session.server";
@@ -15,7 +16,6 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 const words = (status: string) => status.toLowerCase();
-const time = (iso: string) => iso.replace("T", " ").slice(0, 19) + " UTC";
 
 export default function ConsoleOverview() {
   const { organization, payments, runs, operators, openInvitations, audit, role } = useLoaderData<typeof loader>();
@@ -78,7 +78,7 @@ export default function ConsoleOverview() {
               </thead>
               <tbody>
                 {audit.map((line) => (
-                  <tr key={line.id}><td className="muted">{time(line.createdAt)}</td><td>{line.action}</td><td><code>{line.entity}</code></td><td>{line.actor}</td></tr>
+                  <tr key={line.id}><td className="muted"><LocalTime value={line.createdAt} /></td><td>{line.action}</td><td><code>{line.entity}</code></td><td>{line.actor}</td></tr>
                 ))}
               </tbody>
             </table>

@@ -6,6 +6,7 @@ import { isRouteErrorResponse, Link, Outlet, useLoaderData, useRouteError } from
 import { ConsoleShell } from "~/components/console-shell";
 import consoleStyles from "~/styles/console.css?url";
 import { pageCsrf, requireOperator } from "~/utils/session.server";
+import { viewerTimeZone } from "~/utils/time-zone.server";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: consoleStyles }];
 
@@ -13,15 +14,19 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const auth = await requireOperator(request);
   const { csrf, headers } = pageCsrf(request);
   return data(
-    { csrf, operator: { name: auth.name, email: auth.email, role: auth.role, organization: auth.organization.name } },
+    {
+      csrf,
+      timeZone: viewerTimeZone(request),
+      operator: { name: auth.name, email: auth.email, role: auth.role, organization: auth.organization.name },
+    },
     { headers },
   );
 }
 
 export default function ConsoleLayout() {
-  const { operator, csrf } = useLoaderData<typeof loader>();
+  const { operator, csrf, timeZone } = useLoaderData<typeof loader>();
   return (
-    <ConsoleShell operator={operator} csrf={csrf}>
+    <ConsoleShell operator={operator} csrf={csrf} timeZone={timeZone}>
       <Outlet />
     </ConsoleShell>
   );
