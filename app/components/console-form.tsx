@@ -9,7 +9,7 @@ export function CsrfInput({ token }: { token: string }) {
 interface FieldProps {
   name: string;
   label: string;
-  type?: "text" | "email" | "password";
+  type?: "text" | "email" | "password" | "date" | "search";
   autoComplete?: string;
   defaultValue?: string;
   error?: string;

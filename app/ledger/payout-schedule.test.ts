@@ -1,7 +1,7 @@
 // Payout schedule windows in a time zone: hours, days and ISO weeks, across daylight saving changes.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { assertTimeZone, payoutWindowOf, type WindowSchedule } from "./payout-schedule";
+import { assertTimeZone, localDayStart, payoutWindowOf, ScheduleError, type WindowSchedule } from "./payout-schedule";
 
 const iso = (d: Date) => d.toISOString();
 
@@ -63,5 +63,20 @@ describe("payoutWindowOf", () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("localDayStart", () => {
+  it("is local midnight as a UTC instant, 23 hours before the next one on the day the clocks go forward", () => {
+    expect(localDayStart("2026-12-01", "UTC").toISOString()).toBe("2026-12-01T00:00:00.000Z");
+    expect(localDayStart("2026-12-01", "Europe/Berlin").toISOString()).toBe("2026-11-30T23:00:00.000Z");
+    expect(localDayStart("2026-12-01", "Pacific/Kiritimati").toISOString()).toBe("2026-11-30T10:00:00.000Z");
+    const spring = localDayStart("2026-03-29", "Europe/Berlin").getTime();
+    expect(localDayStart("2026-03-30", "Europe/Berlin").getTime() - spring).toBe(23 * 3_600_000);
+  });
+
+  it("error: not a day, or not a zone", () => {
+    expect(() => localDayStart("2026-1-1", "UTC")).toThrow(RangeError);
+    expect(() => localDayStart("2026-01-01", "Mars/Olympus")).toThrow(ScheduleError);
   });
 });

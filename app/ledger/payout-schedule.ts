@@ -99,6 +99,13 @@ function startOfLocalDay(year: number, month: number, day: number, timeZone: str
   return guess;
 }
 
+/** The instant a calendar day ("2026-12-01") begins in `timeZone` (see startOfLocalDay). */
+export function localDayStart(day: string, timeZone: string): Date {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!match) throw new RangeError(`localDayStart: "${day}" is not YYYY-MM-DD`);
+  return new Date(startOfLocalDay(Number(match[1]), Number(match[2]), Number(match[3]), assertTimeZone(timeZone)));
+}
+
 /** The window of `schedule` in `timeZone` that contains `at`. */
 export function payoutWindowOf(at: Date, schedule: WindowSchedule, timeZone: string): PayoutWindowBounds {
   const ms = at.getTime();
