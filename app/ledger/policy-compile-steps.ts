@@ -1,4 +1,4 @@
-// The compiler's input steps, split from policy-compiler.ts along this seam: an exact allocation-free sum,
+// The compiler's steps, split from policy-compiler.ts along these seams: an exact allocation-free sum,
 // the recipient lookup that merges with the rules in id order, each rule's period-cap room, and the
 // per-rule columns filled before the main pass. Pure.
 import {
@@ -179,4 +179,109 @@ export function recipientIssue(
     ruleId: rule.id,
     recipientId: rule.recipientId,
   };
+}
+
+/** Step 1 when the payment cannot cover every FIXED ask: shares and shortfalls in priority order. */
+export interface FixedAllocation {
+  /** What is left for the PERCENTAGE rules (P). */
+  pool: bigint;
+  /** By rule position; null when every ask was covered (then each FIXED share is its ask). */
+  fixedShareOf: BigUint64Array | null;
+  fixedShortfalls: BigUint64Array | null;
+}
+
+/**
+ * FIXED rules (bps 0) take their asks (`asks`, by rule position, already lowered by caps). When the
+ * payment covers them all, the order cannot matter; otherwise ascending priority, then the given
+ * (recipient id) order, each taking min(ask, what is left).
+ */
+export function allocateFixedShares(
+  rules: readonly PayoutRuleSpec[],
+  bpsColumn: Uint16Array,
+  asks: BigUint64Array,
+  distributable: bigint,
+  askTotal: bigint,
+): FixedAllocation {
+  if (askTotal <= distributable) return { pool: distributable - askTotal, fixedShareOf: null, fixedShortfalls: null };
+  const ruleCount = rules.length;
+  const fixedShareOf = new BigUint64Array(ruleCount);
+  const fixedShortfalls = new BigUint64Array(ruleCount);
+  const order: number[] = [];
+  for (let i = 0; i < ruleCount; i++) {
+    if (bpsColumn[i] === 0) order.push(i);
+  }
+  // Stable sort: equal priorities keep recipient id order.
+  order.sort((a, b) => (rules[a]!.priority ?? 0) - (rules[b]!.priority ?? 0));
+  let pool = distributable;
+  for (const i of order) {
+    const ask = asks[i]!;
+    const share = ask <= pool ? ask : pool;
+    fixedShortfalls[i] = ask - share;
+    fixedShareOf[i] = share;
+    pool -= share;
+  }
+  return { pool, fixedShareOf, fixedShortfalls };
+}
+
+/** Step 2's largest-remainder rounding of the PERCENTAGE shares of base P, decided before any share is cut. */
+export interface PercentageRounding {
+  /** P = q * 10000 + r. */
+  q: bigint;
+  r: number;
+  /** P fits a double exactly, and so does every share (<= P). */
+  fast: boolean;
+  qNumber: number;
+  /** Per rule position: (r * bps) mod 10000, the share's fractional part in 1/10000ths. */
+  fractions: Uint16Array;
+  /** fraction > threshold => rounded up; == threshold => rounded up while ties remain. */
+  threshold: number;
+  tiesToRoundUp: number;
+  /** floor(P * sum(bps) / 10000): what the PERCENTAGE rules receive together before caps. */
+  percentageQuota: bigint;
+}
+
+/**
+ * With P = q*10000 + r, the exact share of bps is q*bps + r*bps/10000, and r*bps < 10^8, so the
+ * fractional parts and the rounding need no bigint at all.
+ */
+export function roundPercentageShares(base: bigint, bpsColumn: Uint16Array): PercentageRounding {
+  const ruleCount = bpsColumn.length;
+  const q = base / BPS_BIG;
+  const r = Number(base - q * BPS_BIG);
+  // When P fits a double exactly, every share (<= P) does too: one BigInt() per rule instead of three ops.
+  const fast = base <= BigInt(Number.MAX_SAFE_INTEGER);
+  const qNumber = fast ? Number(q) : 0;
+  const fractions = new Uint16Array(ruleCount);
+  const remainderCounts = new Int32Array(BPS);
+  let bpsSum = 0;
+  let extraSum = 0;
+  for (let i = 0; i < ruleCount; i++) {
+    const bps = bpsColumn[i]!;
+    if (bps === 0) continue; // FIXED
+    const scaled = r * bps;
+    const fraction = scaled % BPS;
+    fractions[i] = fraction;
+    remainderCounts[fraction]!++;
+    extraSum += (scaled - fraction) / BPS;
+    bpsSum += bps;
+  }
+  // Units the percentage rules receive beyond their floors; always fewer than the rules with a
+  // non-zero fraction, so the threshold below is >= 1 and exact shares are never rounded up.
+  const roundUps = Math.floor((r * bpsSum) / BPS) - extraSum;
+  let threshold = BPS;
+  let tiesToRoundUp = 0;
+  if (roundUps > 0) {
+    let above = 0;
+    for (let fraction = BPS - 1; fraction >= 1; fraction--) {
+      const count = remainderCounts[fraction]!;
+      if (above + count >= roundUps) {
+        threshold = fraction;
+        tiesToRoundUp = roundUps - above;
+        break;
+      }
+      above += count;
+    }
+  }
+  const percentageQuota = q * BigInt(bpsSum) + BigInt(Math.floor((r * bpsSum) / BPS));
+  return { q, r, fast, qNumber, fractions, threshold, tiesToRoundUp, percentageQuota };
 }

@@ -54,27 +54,10 @@ import {
   type PolicyVersion,
   type RecipientState,
 } from "./policy";
+import { CAP_SHIFT, HOLD_SHIFT, OUTCOME_HELD, OUTCOME_PAID, payoutPlanFromColumns, ROUNDED_UP, type PayoutPlan, type PlanColumns } from "./policy-plan";
 import {
-  CAP_SHIFT,
-  HOLD_SHIFT,
-  materialiseBalanceMovements,
-  materialiseLines,
-  materialiseTransfers,
-  OUTCOME_HELD,
-  OUTCOME_PAID,
-  ROUNDED_UP,
-  visitBalanceMovements,
-  visitTransfers,
-  type BalanceMovement,
-  type PayoutLine,
-  type PayoutPlan,
-  type PayoutTransferPlan,
-  type PlanColumns,
-} from "./policy-plan";
-
-import {
+  allocateFixedShares,
   BPS,
-  BPS_BIG,
   byRecipientId,
   ExactSum,
   fillRuleColumns,
@@ -83,6 +66,7 @@ import {
   periodRoom,
   RecipientCursor,
   recipientIssue,
+  roundPercentageShares,
 } from "./policy-compile-steps";
 
 export type {
@@ -112,8 +96,6 @@ export interface CompileInput {
   /** Hold every share in the recipients' balances (reason SCHEDULED): a payment of a scheduled policy. */
   accrueAll?: boolean;
 }
-
-
 
 /**
  * Compile one payment under a policy version. Deterministic and independent of the order of rules
@@ -180,71 +162,15 @@ export function compilePayout(input: CompileInput): PayoutPlan {
   // 1. FIXED rules. When the payment covers every ask (fixed amount lowered by caps), the priority
   // order cannot matter and each share is its ask. Otherwise shares and shortfalls by rule position,
   // in priority order.
-  let pool = distributable;
-  let fixedShareOf: BigUint64Array | null = null;
-  let fixedShortfalls: BigUint64Array | null = null;
-  const askTotal = askSum.value;
-  if (askTotal <= distributable) {
-    pool = distributable - askTotal;
-  } else {
-    fixedShareOf = new BigUint64Array(ruleCount);
-    fixedShortfalls = new BigUint64Array(ruleCount);
-    const order: number[] = [];
-    for (let i = 0; i < ruleCount; i++) {
-      if (bpsColumn[i] === 0) order.push(i);
-    }
-    // Stable sort: equal priorities keep recipient id order.
-    order.sort((a, b) => (sorted[a]!.priority ?? 0) - (sorted[b]!.priority ?? 0));
-    for (const i of order) {
-      const ask = shares[i]!;
-      const share = ask <= pool ? ask : pool;
-      fixedShortfalls[i] = ask - share;
-      fixedShareOf[i] = share;
-      pool -= share;
-    }
-  }
+  const { pool, fixedShareOf, fixedShortfalls } = allocateFixedShares(sorted, bpsColumn, shares, distributable, askSum.value);
   const fixedShares = distributable - pool;
 
   // 2. PERCENTAGE rules on base P. With P = q*10000 + r, the exact share of bps is q*bps + r*bps/10000,
   // and r*bps < 10^8, so the fractional parts and the rounding need no bigint at all.
   const base = pool;
-  const q = base / BPS_BIG;
-  const r = Number(base - q * BPS_BIG);
-  // When P fits a double exactly, every share (<= P) does too: one BigInt() per rule instead of three ops.
-  const fast = base <= BigInt(Number.MAX_SAFE_INTEGER);
-  const qNumber = fast ? Number(q) : 0;
-  const fractions = new Uint16Array(ruleCount);
-  const remainderCounts = new Int32Array(BPS);
-  let bpsSum = 0;
-  let extraSum = 0;
-  for (let i = 0; i < ruleCount; i++) {
-    const bps = bpsColumn[i]!;
-    if (bps === 0) continue; // FIXED
-    const scaled = r * bps;
-    const fraction = scaled % BPS;
-    fractions[i] = fraction;
-    remainderCounts[fraction]!++;
-    extraSum += (scaled - fraction) / BPS;
-    bpsSum += bps;
-  }
-  // Units the percentage rules receive beyond their floors; always fewer than the rules with a
-  // non-zero fraction, so the threshold below is >= 1 and exact shares are never rounded up.
-  const roundUps = Math.floor((r * bpsSum) / BPS) - extraSum;
-  let threshold = BPS; // fraction > threshold => round up; == threshold => round up while ties remain
-  let tiesToRoundUp = 0;
-  if (roundUps > 0) {
-    let above = 0;
-    for (let fraction = BPS - 1; fraction >= 1; fraction--) {
-      const count = remainderCounts[fraction]!;
-      if (above + count >= roundUps) {
-        threshold = fraction;
-        tiesToRoundUp = roundUps - above;
-        break;
-      }
-      above += count;
-    }
-  }
-  const percentageQuota = q * BigInt(bpsSum) + BigInt(Math.floor((r * bpsSum) / BPS));
+  const rounding = roundPercentageShares(base, bpsColumn);
+  const { q, r, fast, qNumber, fractions, threshold, percentageQuota } = rounding;
+  let tiesToRoundUp = rounding.tiesToRoundUp;
 
   // 3 + 4. One pass in recipient id order: cap percentage shares, then settle each recipient. Each
   // line's figures go to the columns; the totals are summed here, so conservation is checked below
@@ -382,22 +308,10 @@ export function compilePayout(input: CompileInput): PayoutPlan {
     r,
     fast,
   };
-  let transfers: PayoutTransferPlan[] | null = null;
-  let lines: PayoutLine[] | null = null;
-  let movements: BalanceMovement[] | null = null;
-  const figures: Omit<PayoutPlan, "forEachTransfer" | "forEachBalanceMovement"> = {
+  return payoutPlanFromColumns(columns, {
     policyId: policy.id,
     policyVersion: policy.version,
     distributable,
-    get transfers() {
-      return (transfers ??= materialiseTransfers(columns));
-    },
-    get lines() {
-      return (lines ??= materialiseLines(columns));
-    },
-    get balanceMovements() {
-      return (movements ??= materialiseBalanceMovements(columns));
-    },
     remainder,
     totals: {
       fixedShares,
@@ -409,15 +323,5 @@ export function compilePayout(input: CompileInput): PayoutPlan {
       balanceReleased: releasedTotal,
       clawbackNetted: nettedTotal,
     },
-  };
-  // The visitors are methods, not data: non-enumerable, so comparing two plans (toEqual, JSON) compares
-  // their figures only.
-  const visitors: Pick<PayoutPlan, "forEachTransfer" | "forEachBalanceMovement"> = {
-    forEachTransfer: (visit) => visitTransfers(columns, visit),
-    forEachBalanceMovement: (visit) => visitBalanceMovements(columns, visit),
-  };
-  return Object.defineProperties(figures, {
-    forEachTransfer: { value: visitors.forEachTransfer },
-    forEachBalanceMovement: { value: visitors.forEachBalanceMovement },
-  }) as PayoutPlan;
+  });
 }

@@ -292,3 +292,45 @@ export function materialiseBalanceMovements(columns: PlanColumns): BalanceMoveme
   );
   return movements;
 }
+
+/** The figures of a plan that the compile sums; the per-line views come from the columns. */
+export interface PlanFigures {
+  policyId: string;
+  policyVersion: number;
+  distributable: bigint;
+  remainder: bigint;
+  totals: PayoutTotals;
+}
+
+/**
+ * The plan a compile returns: `transfers`, `lines` and `balanceMovements` are built from the columns on
+ * first read and then kept (the same array every time); the visitors walk the columns without building
+ * them.
+ */
+export function payoutPlanFromColumns(columns: PlanColumns, head: PlanFigures): PayoutPlan {
+  let transfers: PayoutTransferPlan[] | null = null;
+  let lines: PayoutLine[] | null = null;
+  let movements: BalanceMovement[] | null = null;
+  const figures: Omit<PayoutPlan, "forEachTransfer" | "forEachBalanceMovement"> = {
+    policyId: head.policyId,
+    policyVersion: head.policyVersion,
+    distributable: head.distributable,
+    get transfers() {
+      return (transfers ??= materialiseTransfers(columns));
+    },
+    get lines() {
+      return (lines ??= materialiseLines(columns));
+    },
+    get balanceMovements() {
+      return (movements ??= materialiseBalanceMovements(columns));
+    },
+    remainder: head.remainder,
+    totals: head.totals,
+  };
+  // The visitors are methods, not data: non-enumerable, so comparing two plans (toEqual, JSON) compares
+  // their figures only.
+  return Object.defineProperties(figures, {
+    forEachTransfer: { value: (visit: TransferVisitor) => visitTransfers(columns, visit) },
+    forEachBalanceMovement: { value: (visit: BalanceMovementVisitor) => visitBalanceMovements(columns, visit) },
+  }) as PayoutPlan;
+}
