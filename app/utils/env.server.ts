@@ -94,6 +94,8 @@ const EnvSchema = z.object({
   STABLEFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number({ error: "expected milliseconds" }).int().min(100).max(120_000).default(10_000),
   STABLEFLOW_WEBHOOK_RETRY_BASE_MS: z.coerce.number({ error: "expected milliseconds" }).int().min(1).max(3_600_000).default(5_000),
   STABLEFLOW_WEBHOOK_RETRY_MAX_MS: z.coerce.number({ error: "expected milliseconds" }).int().min(1).max(86_400_000).default(36_000_000),
+  // The operator API (decision 013): requests per minute each API key may make (a burst of as many, refilled evenly).
+  STABLEFLOW_API_RATE_LIMIT: z.coerce.number({ error: "expected requests per minute" }).int().min(1).max(1_000_000).default(600),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
