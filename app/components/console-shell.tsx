@@ -37,6 +37,9 @@ export function ConsoleShell({ operator, csrf, timeZone, children }: { operator:
             <li>
               <NavLink to="/console/team">Team</NavLink>
             </li>
+            <li>
+              <NavLink to="/console/webhooks">Webhooks</NavLink>
+            </li>
           </ul>
         </nav>
         <div className="console-who">

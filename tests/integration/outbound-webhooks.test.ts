@@ -19,20 +19,10 @@ import { sql } from "~/utils/sql.server";
 import { newDodoId, paymentEvent, signedDelivery } from "../mocks/dodo";
 import { databaseTargets, type TestDatabase } from "../setup/databases";
 import { createTestOperator, createTestOrganization } from "../setup/operators";
-import { startWebhookReceiver, type WebhookReceiver } from "../setup/webhook-receiver";
+import { startWebhookReceiver, waitUntil as waitFor, type WebhookReceiver } from "../setup/webhook-receiver";
 
 /** Loopback receivers need the setting (as in production); the schedule is 9 attempts 10-100 ms apart. */
 const SETTINGS: WebhookDeliverySettings = { policy: { allowPrivate: true }, timeoutMs: 5_000, retryBaseMs: 10, retryMaxMs: 100 };
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** A queue that records what the approval enqueues, or fails like a database error would. */
 function fakeQueue(fail = false): SettlementQueue & { enqueued: string[] } {

@@ -79,3 +79,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   };
   return receiver;
 }
+
+/** Polls `probe` until it holds (a state, never a timing): the tests' generous deadline, then a sentence. */
+export async function waitUntil(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
