@@ -2,6 +2,15 @@
 // the server parses with) sits beside the field and is announced with it, and the CSRF token field.
 import type { ReactNode } from "react";
 
+/** A field's error, beside it and named by its aria-describedby (`<id>-error`). */
+function FieldError({ id, error }: { id: string; error?: string }) {
+  return error ? (
+    <p className="field-error" id={`${id}-error`}>
+      {error}
+    </p>
+  ) : null;
+}
+
 export function CsrfInput({ token }: { token: string }) {
   return <input type="hidden" name="csrf" value={token} />;
 }
@@ -38,11 +47,7 @@ export function Field({ name, label, type = "text", autoComplete, defaultValue, 
           {hint}
         </p>
       ) : null}
-      {error ? (
-        <p className="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldError id={id} error={error} />
     </div>
   );
 }
@@ -56,11 +61,25 @@ export function RoleSelect({ name, label, defaultValue, error, id }: { name: str
         <option value="OPERATOR">Operator — runs payouts, cannot manage the team</option>
         <option value="VIEWER">Viewer — sees everything, changes nothing</option>
       </select>
-      {error ? (
-        <p className="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldError id={id} error={error} />
+    </div>
+  );
+}
+
+/** A labelled select of `options` (value, label), its error beside it like Field's. */
+export function SelectField({ name, label, options, defaultValue, error }: { name: string; label: string; options: readonly { value: string; label: string }[]; defaultValue?: string; error?: string }) {
+  const id = `field-${name}`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} defaultValue={defaultValue ?? ""} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      <FieldError id={id} error={error} />
     </div>
   );
 }
