@@ -32,6 +32,12 @@ export function ConsoleShell({ operator, csrf, timeZone, children }: { operator:
               <NavLink to="/ledger">Ledger</NavLink>
             </li>
             <li>
+              <NavLink to="/console/treasury">Treasury</NavLink>
+            </li>
+            <li>
+              <NavLink to="/console/audit">Audit log</NavLink>
+            </li>
+            <li>
               <NavLink to="/console/exports">Exports</NavLink>
             </li>
             <li>

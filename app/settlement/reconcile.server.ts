@@ -12,7 +12,8 @@ import { liveLeases } from "~/models/settlement-setup.server";
 import { sql } from "~/utils/sql.server";
 import type { ChainClient } from "./chain.server";
 import type { ExecutorContext } from "./executor-context.server";
-import { decodeEvents, decodeSplitRecord, decodeTreasury, splitRecordAddress } from "./program";
+import { decodeSplitRecord, decodeTreasury, splitRecordAddress } from "./program";
+import { treasuryMovements } from "./treasury-events";
 import { isTerminal, type BatchPhase } from "./batch-state";
 
 /** One pass of the executor's reconciliation; answers how many batches it put back in the queue. */
@@ -160,11 +161,9 @@ async function treasuryFlows(client: ChainClient, treasury: PublicKey, programId
     for (const entry of page) {
       if (entry.err) continue;
       const tx = await client.read("getTransaction", (c) => c.getTransaction(entry.signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 }));
-      for (const event of decodeEvents(tx?.meta?.logMessages ?? [], programId)) {
-        const ours = (event.data.treasury as PublicKey | undefined)?.equals(treasury);
-        if (!ours) continue;
-        if (event.name === "Deposited") deposits += event.data.amount as bigint;
-        if (event.name === "Withdrawn") withdrawals += event.data.amount as bigint;
+      for (const movement of treasuryMovements(tx?.meta?.logMessages ?? [], treasury, programId)) {
+        if (movement.kind === "deposit") deposits += movement.amount;
+        if (movement.kind === "withdrawal") withdrawals += movement.amount;
       }
     }
     if (page.length < 1000) break;
