@@ -6,6 +6,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { CsrfInput, Field, FormAlert } from "~/components/console-form";
+import { LocalTime } from "~/components/local-time";
 import { NewEndpointSchema, OUTBOUND_EVENT_DESCRIPTIONS, OUTBOUND_EVENT_TYPES } from "~/integrations/outbound-events";
 import { createEndpoint, deleteEndpoint, deliveryLog, listEndpoints, redeliver, setEndpointEnabled, WebhookEndpointError } from "~/models/outbound-webhooks.server";
 import { fieldErrors, roleAtLeast, type OperatorRole } from "~/models/operators.server";
@@ -88,7 +89,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
 }
 
-const time = (value: string | null) => (value ? value.replace("T", " ").slice(0, 19) + " UTC" : "—");
+/** An instant in the viewer's time zone, or a dash. */
+function When({ value }: { value: string | null }) {
+  return value ? <LocalTime value={value} /> : <>—</>;
+}
 const STATUS_CLASS = { DELIVERED: "ok", PENDING: "muted", FAILED: "bad" } as const;
 
 export default function Webhooks() {
@@ -108,8 +112,8 @@ export default function Webhooks() {
       </p>
       {stopped.map((e) => (
         <p key={e.id} className="banner" role="alert">
-          <strong>{`Deliveries to ${e.url} stopped`}</strong>
-          {` on ${time(e.disabledAt)}: ${e.disabledReason}. Fix the receiver, then enable the endpoint again: its waiting deliveries go out then, and failed ones can be sent again from its delivery log.`}
+          <strong>{`Deliveries to ${e.url} stopped`}</strong> on <When value={e.disabledAt} />
+          {`: ${e.disabledReason}. Fix the receiver, then enable the endpoint again: its waiting deliveries go out then, and failed ones can be sent again from its delivery log.`}
         </p>
       ))}
       {!isAdmin ? (
@@ -156,7 +160,7 @@ export default function Webhooks() {
                   <td>
                     {e.pending} / {e.failed}
                   </td>
-                  <td className="muted">{time(e.lastSuccessAt)}</td>
+                  <td className="muted"><When value={e.lastSuccessAt} /></td>
                   <td>
                     <div className="row-actions">
                       <Link to={`?endpoint=${e.id}`} aria-label={`Delivery log of ${e.url}`}>
@@ -242,13 +246,13 @@ function DeliveryLogSection({ log, csrf, mayRedeliver }: { log: Log; csrf: strin
             <tbody>
               {log.deliveries.map((d) => (
                 <tr key={d.id} data-delivery={d.webhookId}>
-                  <td className="muted">{time(d.createdAt)}</td>
+                  <td className="muted"><When value={d.createdAt} /></td>
                   <td><code>{d.eventType}</code></td>
                   <td><code>{d.webhookId}</code></td>
                   <td className={STATUS_CLASS[d.status]}>{d.status.toLowerCase()}</td>
                   <td>{d.attempts}</td>
                   <td>{d.lastError ?? (d.lastStatusCode !== null ? `HTTP ${d.lastStatusCode}` : "—")}</td>
-                  <td className="muted">{d.status === "PENDING" ? time(d.nextAttemptAt) : "—"}</td>
+                  <td className="muted">{d.status === "PENDING" ? <When value={d.nextAttemptAt} /> : "—"}</td>
                   {mayRedeliver ? (
                     <td>
                       <Form method="post" className="inline">
@@ -279,7 +283,7 @@ function DeliveryLogSection({ log, csrf, mayRedeliver }: { log: Log; csrf: strin
             <tbody>
               {log.attempts.map((a) => (
                 <tr key={`${a.deliveryId}-${a.attempt}`}>
-                  <td className="muted">{time(a.startedAt)}</td>
+                  <td className="muted"><When value={a.startedAt} /></td>
                   <td><code>{a.eventType}</code></td>
                   <td><code>{a.webhookId}</code></td>
                   <td>
