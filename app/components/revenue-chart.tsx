@@ -10,8 +10,8 @@ export interface ChartDay {
   payouts: string;
 }
 
-const WIDTH = 720;
-const HEIGHT = 220;
+const WIDTH = 480;
+const HEIGHT = 200;
 const LEFT = 8;
 const BOTTOM = 24;
 const TOP = 18;
