@@ -29,6 +29,9 @@ export function ConsoleShell({ operator, csrf, timeZone, children }: { operator:
               </NavLink>
             </li>
             <li>
+              <NavLink to="/console/runs">Payout runs</NavLink>
+            </li>
+            <li>
               <NavLink to="/ledger">Ledger</NavLink>
             </li>
             <li>

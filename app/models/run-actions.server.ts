@@ -4,6 +4,7 @@
 // hold the rules (approvals.server.ts, settlement.server.ts), which check the actor's role in the database.
 // Errors are RunActionError, ApprovalError, SettlementError or RunSimulationError, each a sentence with a
 // code; runActionStatus maps them to HTTP statuses for both callers.
+import { z } from "zod";
 import type { SettlementQueue } from "~/settlement/executor-queue.server";
 import { getSettlementServices } from "~/settlement/executor-runtime.server";
 import type { ChainClient } from "~/settlement/chain.server";
@@ -163,4 +164,45 @@ export async function retryRun(deps: RunActionDeps, principal: RunPrincipal, arg
   await scopedRun(deps, principal, args.runId);
   await deps.db.transaction((tx) => assertMayDecide(tx, principal.actor, principal.organizationId, "retry"));
   return retryPayoutRun(deps.db, deps.queue, { runId: args.runId, actor: principal.actor });
+}
+
+export const RUN_ACTIONS = ["approve", "reject", "cancel", "execute", "retry"] as const;
+export type RunActionName = (typeof RUN_ACTIONS)[number];
+
+/** A run action as a form or a request body says it: the comment is required where it is the reason (reject, cancel). */
+export const RunActionSchema = z
+  .object({
+    intent: z.enum(RUN_ACTIONS, { error: "Choose approve, reject, cancel, execute or retry." }),
+    comment: z.string({ error: "Write the comment as text." }).trim().max(1000, "Keep the comment under 1,000 characters.").optional().default(""),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.intent === "reject" || value.intent === "cancel") && value.comment.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["comment"], message: `Say why you ${value.intent} this run: the comment is kept with the decision.` });
+    }
+  });
+
+/** Performs one parsed action; answers what happened, as a sentence. */
+export async function performRunAction(deps: RunActionDeps, principal: RunPrincipal, args: z.infer<typeof RunActionSchema> & { runId: string }): Promise<string> {
+  const { runId, comment } = args;
+  switch (args.intent) {
+    case "approve": {
+      const result = await approveRun(deps, principal, { runId, comment });
+      return result.status === "APPROVED"
+        ? `Run approved (${result.approvals} of ${result.required}): ${result.batches} batch${result.batches === 1 ? "" : "es"} planned and sent to the executors.`
+        : `Approval recorded (${result.approvals} of ${result.required}): a second, different operator must approve it too.`;
+    }
+    case "reject":
+      await rejectRun(deps, principal, { runId, comment });
+      return "Run rejected: it cannot be approved now; cancel it to close it.";
+    case "cancel":
+      await cancelRun(deps, principal, { runId, reason: comment });
+      return "Run cancelled.";
+    case "execute":
+      await executeRun(deps, principal, { runId });
+      return "The run was sent to the executors again.";
+    case "retry": {
+      const { batches } = await retryRun(deps, principal, { runId });
+      return `Retrying ${batches} failed batch${batches === 1 ? "" : "es"}.`;
+    }
+  }
 }

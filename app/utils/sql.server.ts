@@ -13,7 +13,11 @@ export interface SqlStatement {
 }
 
 const texts = new WeakMap<TemplateStringsArray, { text: string; name: string }>();
-let statementCount = 0;
+// One count per process, not per copy of this module: a test serving the app's build over its own pool
+// loads this module twice, and two copies counting alike would give different statements one name.
+const COUNT_KEY = Symbol.for("stableflow.sqlStatementCount");
+type CountHolder = { [COUNT_KEY]?: number };
+const nextStatementNumber = () => ((globalThis as CountHolder)[COUNT_KEY] = ((globalThis as CountHolder)[COUNT_KEY] ?? 0) + 1);
 
 /**
  * A statement from a tagged template: `sql\`SELECT ... WHERE id = ${id}::uuid\``. Each `${}` becomes a
@@ -26,7 +30,7 @@ export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): SqlSt
   if (!cached) {
     let text = strings[0]!;
     for (let i = 1; i < strings.length; i++) text += `$${i}${strings[i]}`;
-    cached = { text, name: `sf_${++statementCount}` };
+    cached = { text, name: `sf_${nextStatementNumber()}` };
     texts.set(strings, cached);
   }
   return { text: cached.text, name: cached.name, values: values.map(toParameter) };

@@ -19,18 +19,26 @@ import {
 } from "@solana/spl-token";
 import { Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram } from "@solana/web3.js";
 import { TOKEN_PROGRAM_ID } from "~/ledger/wallet";
-import { approvePayoutRun, type ApprovalResult } from "~/models/approvals.server";
+import { approvePayoutRun, type ApprovalPolicy, type ApprovalResult } from "~/models/approvals.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
 import type { SettlementTarget } from "~/models/settlement.server";
 import type { ChainSigners } from "~/settlement/chain-runtime.server";
 import { ChainClient } from "~/settlement/chain.server";
 import { openSettlementQueue, setSettlementQueue, type SettlementQueue } from "~/settlement/executor-queue.server";
-import { settlementTarget, startExecutors, type ExecutorOptions, type RunningExecutors } from "~/settlement/executor-runtime.server";
+import {
+  setSettlementServices,
+  settlementTarget,
+  startExecutors,
+  type ExecutorOptions,
+  type RunningExecutors,
+  type SettlementServices,
+} from "~/settlement/executor-runtime.server";
 import { PROGRAM_ID } from "~/settlement/program";
 import { reconcileReport, type ReconcileReport } from "~/settlement/reconcile.server";
 import { fundTreasury, initializeTreasury, treasuryIdentity, type TreasuryIdentity } from "~/settlement/treasury.server";
 import { migrateDatabase, openDatabase } from "~/utils/db.server";
 import { sql } from "~/utils/sql.server";
+import { startAppServer, type AppServer } from "./app-server";
 import type { TestChain } from "./chain";
 import { pgliteTarget, postgresTarget, realPostgresUrl, type DatabaseTarget, type TestDatabase } from "./databases";
 
@@ -328,5 +336,52 @@ export function spawnExecutor(world: SettlementWorld, options: { crashPoint?: st
       return exited;
     },
     output: () => output,
+  };
+}
+
+export interface ServedSettlement {
+  server: AppServer;
+  queue: SettlementQueue;
+  /** Executors in this process on the served queue (none run until this is called). */
+  startExecutors(options?: ExecutorOptions): Promise<RunningExecutors>;
+  close(): Promise<void>;
+}
+
+/**
+ * The app's production build served over the world's database, with the world's settlement installed as
+ * the process's (queue, target, chain, approval policy), as boot installs it: the console's run pages and
+ * actions work against the embedded chain. Executors start only when the test says so.
+ */
+export async function serveSettlementWorld(world: SettlementWorld, options: { policy?: ApprovalPolicy } = {}): Promise<ServedSettlement> {
+  const queue = await openTestQueue(world);
+  const services: SettlementServices = {
+    mode: "inline",
+    count: 0,
+    queue,
+    target: world.target,
+    chain: { client: world.client, signers: world.signers },
+    maxPriorityFee: 100_000n,
+    policy: options.policy ?? {},
+    onRunsCompiled: () => undefined,
+    stop: async () => undefined,
+  };
+  setSettlementServices(services);
+  const server = await startAppServer(world.db);
+  const running: RunningExecutors[] = [];
+  return {
+    server,
+    queue,
+    async startExecutors(executorOptions = {}) {
+      const executors = await startTestExecutors(world, executorOptions);
+      running.push(executors);
+      return executors;
+    },
+    async close() {
+      for (const executors of running) await executors.stop();
+      await server.close();
+      setSettlementServices(undefined);
+      await queue.stop();
+      setSettlementQueue(undefined);
+    },
   };
 }
