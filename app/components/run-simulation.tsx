@@ -1,5 +1,7 @@
 // The preview of a READY run (app/settlement/run-simulation.server.ts) as a table: per batch whether the
 // simulation succeeded, compute units and fees, and who would be held out or get a token account first.
+import { LocalTime } from "./local-time";
+
 export interface SimulationView {
   ok: boolean;
   vaultBalance: string | null;
@@ -49,8 +51,7 @@ export function RunSimulationPreview({ simulation, error }: { simulation: Simula
           <p className="muted">
             Vault balance {simulation.vaultBalance ?? "unknown (no vault)"}; estimated cost {lamports(simulation.estimatedLamports)}
             {simulation.tokenAccounts > 0 ? ` including ${simulation.tokenAccounts} token account(s) created first (${lamports(simulation.tokenAccountRentLamports)} rent)` : ""}
-            {simulation.lookupTableAddresses > 0 ? `; ${simulation.lookupTableAddresses} address(es) to add to a lookup table` : ""}. Simulated at{" "}
-            {simulation.simulatedAt.replace("T", " ").slice(0, 19)} UTC.
+            {simulation.lookupTableAddresses > 0 ? `; ${simulation.lookupTableAddresses} address(es) to add to a lookup table` : ""}. Simulated at <LocalTime value={simulation.simulatedAt} />.
           </p>
           <div className="scroll">
             <table aria-labelledby="simulation-heading">

@@ -5,6 +5,7 @@
 // through run-actions.server.ts, which scopes every run to the operator's organization.
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from "@remix-run/react";
+import { LocalTime } from "~/components/local-time";
 import { CsrfInput, FormAlert } from "~/components/console-form";
 import { BatchStateCell, RunStatusLine, SignatureLink, useRunProgress } from "~/components/run-progress";
 import { RunSimulationPreview, type SimulationView } from "~/components/run-simulation";
@@ -297,7 +298,7 @@ export default function PayoutRunPage() {
         <ul aria-labelledby="decisions-heading">
           {run.decisions.map((d, i) => (
             <li key={i} data-decision={d.decision}>
-              {d.at.replace("T", " ").slice(0, 19)} UTC — {d.operator} {d.decision === "APPROVE" ? "approved" : "rejected"}
+              <LocalTime value={d.at} /> — {d.operator} {d.decision === "APPROVE" ? "approved" : "rejected"}
               {d.comment ? `: “${d.comment}”` : ""}
             </li>
           ))}

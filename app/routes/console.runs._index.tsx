@@ -2,6 +2,7 @@
 // it works without JavaScript); each links to its detail page.
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
+import { LocalTime } from "~/components/local-time";
 import { formatMoney } from "~/ledger/money";
 import { listPayoutRuns, RUN_STATUSES, type RunStatus } from "~/models/payout-run-views.server";
 import { getDatabase } from "~/utils/db.server";
@@ -20,8 +21,6 @@ export async function loader({ request }: LoaderFunctionArgs) {
     runs: runs.map((r) => ({ ...r, total: formatMoney(r.totalTransfers, r.tokenDecimals), totalTransfers: undefined })),
   };
 }
-
-const time = (iso: string) => iso.replace("T", " ").slice(0, 16) + " UTC";
 
 export default function PayoutRuns() {
   const { status, statuses, runs } = useLoaderData<typeof loader>();
@@ -78,7 +77,7 @@ export default function PayoutRuns() {
                   <td className="num">{r.total}</td>
                   <td className="num">{r.approvals}</td>
                   <td className="num">{r.batches}</td>
-                  <td className="muted">{time(r.createdAt)}</td>
+                  <td className="muted"><LocalTime value={r.createdAt} /></td>
                 </tr>
               ))}
             </tbody>
