@@ -23,6 +23,12 @@ writeFileSync(keyFile, JSON.stringify(Array.from(Keypair.generate().secretKey)),
 process.env.SOLANA_RPC_URL = "http://127.0.0.1:9";
 process.env.STABLEFLOW_MINT = Keypair.generate().publicKey.toBase58();
 process.env.STABLEFLOW_AUTHORITY_KEYPAIR = keyFile;
+// The next test file may run in this process: leave its environment as it was.
+afterAll(function restoreChainEnv() {
+  delete process.env.SOLANA_RPC_URL;
+  delete process.env.STABLEFLOW_MINT;
+  delete process.env.STABLEFLOW_AUTHORITY_KEYPAIR;
+});
 
 describe("console reading pages in a browser", () => {
   let db: TestDatabase;

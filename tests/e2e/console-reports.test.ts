@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { Keypair } from "@solana/web3.js";
 import { parse } from "csv-parse/sync";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TIME_ZONE_COOKIE } from "~/utils/time-zone";
 import { useServedApp } from "../setup/app-server";
 import { databaseTargets } from "../setup/databases";
@@ -22,6 +22,12 @@ writeFileSync(keyFile, JSON.stringify(Array.from(Keypair.generate().secretKey)),
 process.env.SOLANA_RPC_URL = "http://127.0.0.1:9";
 process.env.STABLEFLOW_MINT = Keypair.generate().publicKey.toBase58();
 process.env.STABLEFLOW_AUTHORITY_KEYPAIR = keyFile;
+// The next test file may run in this process: leave its environment as it was.
+afterAll(function restoreChainEnv() {
+  delete process.env.SOLANA_RPC_URL;
+  delete process.env.STABLEFLOW_MINT;
+  delete process.env.STABLEFLOW_AUTHORITY_KEYPAIR;
+});
 
 /** The `data-audit-id`s of a page, in order. */
 const auditIds = (html: string) => [...html.matchAll(/data-audit-id="(\d+)"/g)].map((m) => m[1]);
