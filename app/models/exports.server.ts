@@ -10,6 +10,7 @@ import { currencyScale, formatMoney } from "~/ledger/money";
 import { localDayStart } from "~/ledger/payout-schedule";
 import { csvHeader, csvRows, type CsvColumn } from "~/utils/csv";
 import type { Database } from "~/utils/db.server";
+import { log } from "~/utils/log.server";
 import { sql } from "~/utils/sql.server";
 
 export const EXPORT_KINDS = ["payments", "transfers"] as const;
@@ -236,7 +237,15 @@ export function exportCsvStream(db: Queryable, kind: ExportKind, organizationId:
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const next = await chunks.next();
+        let next: IteratorResult<string>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          // The status line is long sent: the client sees a cut-off body, the log says why.
+          log.error("CSV export failed part way", { kind, organizationId, from: range.from, to: range.to, error });
+          controller.error(error);
+          return;
+        }
         if (next.done) controller.close();
         else controller.enqueue(encoder.encode(next.value));
       },

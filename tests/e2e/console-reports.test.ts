@@ -198,6 +198,17 @@ describe.each(databaseTargets())("console reading pages on $name", (target) => {
       expect(parse(text, { columns: true })).toHaveLength(0);
     });
 
+    it("transfers.csv: the viewer's holds the organization's paid transfer, another organization's the same days holds none", async () => {
+      const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+      const path = `/console/exports/transfers.csv?from=${day(-1)}&to=${day(1)}`;
+      const mine: Record<string, string>[] = parse(await (await get(app.server.url, path, viewer.cookie)).text(), { columns: true });
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ recipient_name: "Chart recipient", amount: "1.000000", paid: "yes" });
+      const theirs = await (await get(app.server.url, path, stranger.cookie)).text();
+      expect(theirs).not.toContain("Chart recipient");
+      expect(parse(theirs, { columns: true })).toHaveLength(0);
+    });
+
     it("the days are the viewer's: with a Berlin time-zone cookie, 23:30 UTC on the 20th is the 21st", async () => {
       const berlin = `${viewer.cookie}; ${TIME_ZONE_COOKIE}=${encodeURIComponent("Europe/Berlin")}`;
       const on21 = await get(app.server.url, "/console/exports/payments.csv?from=2026-11-21&to=2026-11-21", berlin);

@@ -91,6 +91,13 @@ describe.each(targets)("the treasury in the console on $name", (target) => {
     const kinds = [...html.matchAll(/<tr data-kind="(\w+)">[\s\S]*?<td class="num">([^<]+)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
     expect(kinds).toEqual([...(withSplit ? ["split 0.330001 tokens"] : []), "withdrawal 1.25 tokens", "deposit 5.00 tokens"]);
     expect(html).toContain("npm run treasury -- fund");
+
+    // Older pages start after a signature: after the withdrawal only the deposit is left
+    const withdrawal = /<tr data-kind="withdrawal">[\s\S]*?href="\/explorer\/tx\/([1-9A-HJ-NP-Za-km-z]+)"/.exec(html)?.[1];
+    expect(withdrawal).toBeDefined();
+    const older = await (await get(app.server.url, `/console/treasury?before=${withdrawal}`, viewer.cookie)).text();
+    expect([...older.matchAll(/<tr data-kind="(\w+)">/g)].map((m) => m[1])).toEqual(["deposit"]);
+    expect(older).toContain(">Newest</a>");
   });
 
   it("the runway: one average run of 2.00 covered, less than the 5.00 owed, so the low-balance warning is raised on the overview", async () => {

@@ -7,7 +7,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Keypair } from "@solana/web3.js";
 import { parse } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EXPORT_PAGE_SIZE, exportCsvChunks, exportCsvStream, parseExportRange, type ExportKind, type ExportRange } from "~/models/exports.server";
 import type { Database } from "~/utils/db.server";
 import { sql, type SqlStatement } from "~/utils/sql.server";
@@ -235,5 +235,33 @@ describe.each(databaseTargets())("CSV exports on $name", (target) => {
     expect(bytes).toBeGreaterThan(2 * limit);
     expect(peakGrowth).toBeLessThan(limit);
     console.log(`export of ${total} rows: ${(bytes / 1e6).toFixed(1)} MB in ${pages.length} queries, retained heap growth at most ${(peakGrowth / 1e6).toFixed(1)} MB`);
+  });
+});
+
+describe("an export that fails part way", () => {
+  it("error: the stream errors (the client sees a cut-off body) after the pages it had, and says which export failed", async () => {
+    const range = rangeOf("2026-01-01", "2026-01-01");
+    let calls = 0;
+    const failing = {
+      async query<Row>(): Promise<Row[]> {
+        calls++;
+        if (calls === 2) throw new Error("connection lost");
+        return Array.from({ length: 2 }, (_, i) => ({ id: `00000000-0000-0000-0000-00000000000${calls}${i}`, cursor_at: "2026-01-01T00:00:00.000000Z", dodo_payment_id: `pay_${calls}_${i}`, status: "SUCCEEDED", currency: "USD", total_amount_minor: "1", refunded_amount_minor: "0", settlement_currency: null, settlement_amount_minor: null, net_settlement_minor: null, dispute_state: "NONE", customer_name: null, customer_email: null })) as Row[];
+      },
+    };
+    const reader = exportCsvStream(failing, "payments", "00000000-0000-0000-0000-000000000000", range, { pageSize: 2 }).getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await reader.read()).value)).toMatch(/^payment_id,/);
+    expect(decoder.decode((await reader.read()).value)).toContain("pay_1_1");
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    vi.stubEnv("LOG_LEVEL", "error"); // tests log nothing by default
+    try {
+      await expect(reader.read()).rejects.toThrow("connection lost");
+      const line = stderr.mock.calls.map((c) => String(c[0])).find((l) => l.includes("CSV export failed part way"));
+      expect(JSON.parse(line!)).toMatchObject({ level: "error", kind: "payments", from: "2026-01-01", error: "connection lost" });
+    } finally {
+      stderr.mockRestore();
+      vi.unstubAllEnvs();
+    }
   });
 });
