@@ -6,14 +6,8 @@ import type { BatchRecord } from "~/models/settlement.server";
 import { uuidBytes } from "~/models/settlement.server";
 import { splitTransaction } from "./batch-transaction";
 import { latestBlockhash, priorityFee, type ExecutorContext, type SplitChain } from "./executor-context.server";
-import {
-  decodeSplitRecord,
-  programErrorFromError,
-  recipientRefusalFromError,
-  recipientRefusalsFromLogs,
-  splitRecordAddress,
-  type SplitRecordAccount,
-} from "./program";
+import { decodeSplitRecord, splitRecordAddress, type SplitRecordAccount } from "./program";
+import { programErrorFromError, recipientRefusalFromError, recipientRefusalsFromLogs } from "./program-logs";
 import { RpcError } from "./rpc-errors";
 import type { TreasuryIdentity } from "./treasury.server";
 

@@ -7,7 +7,8 @@ import { PublicKey, type VersionedTransactionResponse } from "@solana/web3.js";
 import bs58 from "bs58";
 import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "~/ledger/wallet";
 import type { ChainClient } from "./chain.server";
-import { coder, decodeEvents, IDL, programAccountName } from "./program";
+import { coder, IDL, programAccountName } from "./program";
+import { decodeEvents } from "./program-logs";
 
 export class ExplorerNotFoundError extends Error {
   readonly code = "EXPLORER_NOT_FOUND";

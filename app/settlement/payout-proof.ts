@@ -10,7 +10,8 @@
 //                account's balance (of the proof's mint and decimals, when it names them) by exactly the amount.
 import { Connection, PublicKey } from "@solana/web3.js";
 import { z } from "zod";
-import { decodeSplitRecord, splitExecutedEvents, splitPlanHash, splitRecordAddress } from "./program";
+import { decodeSplitRecord, splitPlanHash, splitRecordAddress } from "./program";
+import { splitExecutedEvents } from "./program-logs";
 
 const Base58Address = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "a base58 address");
 const Hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `${bytes} bytes in lower-case hex`);

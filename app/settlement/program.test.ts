@@ -6,36 +6,8 @@ import { createHash } from "node:crypto";
 import { Connection, Keypair, PublicKey, SendTransactionError } from "@solana/web3.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  IDL,
-  MAX_RECIPIENTS,
-  PROGRAM_ID,
-  PROGRAM_VERSION,
-  ProgramClientError,
-  createProgram,
-  RECIPIENT_REFUSED_BASE,
-  decodeEvents,
-  decodeProgramError,
-  decodeSplitRecord,
-  decodeTreasury,
-  depositInstruction,
-  executeSplitInstruction,
-  findTreasuryAddress,
-  initializeTreasuryInstruction,
-  programAccountName,
-  programErrorCode,
-  programErrorFromError,
-  recipientRefusalFromError,
-  recipientRefusalsFromLogs,
-  setAuthorityInstruction,
-  setPausedInstruction,
-  splitExecutedEvents,
-  splitPlanHash,
-  splitRecordAddress,
-  treasuryAddress,
-  vaultAddress,
-  withdrawInstruction,
-} from "./program";
+import { IDL, MAX_RECIPIENTS, PROGRAM_ID, PROGRAM_VERSION, ProgramClientError, createProgram, RECIPIENT_REFUSED_BASE, decodeSplitRecord, decodeTreasury, depositInstruction, executeSplitInstruction, findTreasuryAddress, initializeTreasuryInstruction, programAccountName, setAuthorityInstruction, setPausedInstruction, splitPlanHash, splitRecordAddress, treasuryAddress, vaultAddress, withdrawInstruction } from "./program";
+import { decodeEvents, decodeProgramError, programErrorCode, programErrorFromError, recipientRefusalFromError, recipientRefusalsFromLogs, splitExecutedEvents } from "./program-logs";
 
 const key = () => Keypair.generate().publicKey;
 const u16 = (n: number) => Buffer.from([n & 0xff, n >> 8]);

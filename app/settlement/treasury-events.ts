@@ -1,7 +1,7 @@
 // What a transaction did to a treasury, from the payout program's events in its logs: deposits,
 // withdrawals and splits, with their exact amounts. Pure; the console's history and reconciliation read it.
 import type { PublicKey } from "@solana/web3.js";
-import { decodeEvents } from "./program";
+import { decodeEvents } from "./program-logs";
 
 export type TreasuryMovementKind = "deposit" | "withdrawal" | "split";
 

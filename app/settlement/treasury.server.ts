@@ -17,16 +17,8 @@ import { formatMoney } from "~/ledger/money";
 import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "~/ledger/wallet";
 import type { ChainClient } from "./chain.server";
 import type { EmbeddedKeys } from "./keys.server";
-import {
-  decodeTreasury,
-  depositInstruction,
-  initializeTreasuryInstruction,
-  programErrorFromError,
-  treasuryAddress,
-  vaultAddress,
-  withdrawInstruction,
-  type TreasuryAccount,
-} from "./program";
+import { decodeTreasury, depositInstruction, initializeTreasuryInstruction, treasuryAddress, vaultAddress, withdrawInstruction, type TreasuryAccount } from "./program";
+import { programErrorFromError } from "./program-logs";
 import { RpcError } from "./rpc-errors";
 
 export type TreasuryErrorCode =

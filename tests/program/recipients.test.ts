@@ -12,7 +12,7 @@ import {
   createReallocateInstruction,
 } from "@solana/spl-token";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { recipientRefusalFromError, recipientRefusalsFromLogs } from "../../app/settlement/program.js";
+import { recipientRefusalFromError, recipientRefusalsFromLogs } from "../../app/settlement/program-logs.js";
 import { captureBeforeSplit, expectRecipientRefused, expectSplitApplied } from "./harness/assertions.js";
 import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, type PayoutsClient } from "./harness/client.js";
 import {

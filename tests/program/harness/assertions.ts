@@ -2,7 +2,8 @@
 // instruction failed with its own error code and left every balance as it was.
 import { expect } from "vitest";
 import type { PublicKey } from "@solana/web3.js";
-import { recipientRefusalFromError, recipientRefusalsFromLogs, splitExecutedEvents, RECIPIENT_REFUSED_BASE } from "../../../app/settlement/program.js";
+import { RECIPIENT_REFUSED_BASE } from "../../../app/settlement/program.js";
+import { recipientRefusalFromError, recipientRefusalsFromLogs, splitExecutedEvents } from "../../../app/settlement/program-logs.js";
 import type { PayoutsClient, ProgramEvent, SentTransaction } from "./client.js";
 import { snapshot, type SplitBefore, type SplitPlan, type StateSnapshot, type TreasuryWorld } from "./world.js";
 

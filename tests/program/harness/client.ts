@@ -33,23 +33,25 @@ import anchor from "@coral-xyz/anchor";
 import {
   PROGRAM_ID,
   buildInstruction,
-  decodeEvents,
   decodeSplitRecord,
   decodeTreasury,
   depositInstruction,
   executeSplitInstruction,
   initializeTreasuryInstruction,
-  programErrorCode,
   setAuthorityInstruction,
   setPausedInstruction,
   splitRecordAddress,
   treasuryAddress,
   vaultAddress,
   withdrawInstruction,
-  type ProgramEvent,
   type SplitRecordAccount,
   type TreasuryAccount,
 } from "../../../app/settlement/program.js";
+import {
+  decodeEvents,
+  programErrorCode,
+  type ProgramEvent,
+} from "../../../app/settlement/program-logs.js";
 import type { SvmRuntime, TxOutcome } from "./runtime.js";
 
 const { BN } = anchor;
