@@ -1,6 +1,7 @@
 // The compiler's steps, split from policy-compiler.ts along these seams: an exact allocation-free sum,
-// the recipient lookup that merges with the rules in id order, each rule's period-cap room, and the
-// per-rule columns filled before the main pass. Pure.
+// the recipient lookup that merges with the rules in id order, each rule's period-cap room, the per-rule
+// columns filled before the main pass, step 1 (FIXED shares when the payment falls short) and step 2's
+// rounding of PERCENTAGE shares. Pure.
 import {
   BPS_DENOMINATOR,
   PolicyError,
