@@ -5,10 +5,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
 import type { AppLoadContext, EntryContext } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
-import { log } from "~/utils/log.server";
+import { describeError, log } from "~/utils/log.server";
 import { handleDodoWebhookNode } from "~/integrations/dodo-webhook-handler.server";
 import { appWebhookDeps } from "~/integrations/webhook-deps.server";
 import { NonceProvider } from "~/utils/nonce";
@@ -16,6 +16,7 @@ import { NonceProvider } from "~/utils/nonce";
 export { boot, shutdown, startPayoutRunWorkerProcess } from "~/utils/boot.server";
 // scripts/app.mjs sets these on every response before anything answers it.
 export { applySecurityHeaders } from "~/utils/security-headers.server";
+export { refuseOversizedBody, answerOversizedBody } from "~/utils/body-limits.server";
 export { issueSetupTokenIfNoOperator } from "~/models/operators.server";
 
 /** POST /api/webhooks/dodo on Node's request and response, for the server to mount ahead of Remix. */
@@ -61,7 +62,7 @@ export default function handleRequest(
         onError(error: unknown) {
           responseStatusCode = 500;
           // Errors after the shell are logged here; before it they reach the error boundary.
-          if (shellRendered) log.error("render failed", { error: error instanceof Error ? error.message : String(error) });
+          if (shellRendered) log.error("render failed", { path: new URL(request.url).pathname, error: describeError(error) });
         },
       },
     );
@@ -71,8 +72,12 @@ export default function handleRequest(
 
 export function handleError(error: unknown, { request }: { request: Request }) {
   if (request.signal.aborted) return;
-  log.error("request failed", {
-    path: new URL(request.url).pathname,
-    error: error instanceof Error ? error.message : String(error),
-  });
+  const path = new URL(request.url).pathname;
+  // A request for an address nobody serves (Remix's "no route matches") or another answer a route chose to
+  // give (a thrown 4xx) is not a fault of the server: one info line saying what was asked for.
+  if (isRouteErrorResponse(error) && error.status < 500) {
+    log.info(error.status === 404 ? "page not found" : "request refused", { path, method: request.method, status: error.status });
+    return;
+  }
+  log.error("request failed", { path, method: request.method, error: describeError(error) });
 }

@@ -1,15 +1,48 @@
-// The document shell shared by every page, and the one error boundary of the app.
-import { Links, Meta, Outlet, Scripts, ScrollRestoration } from "@remix-run/react";
-import type { LinksFunction } from "@remix-run/node";
+// The document shell shared by every page: the test-mode banner, the customer pages' navigation (the console
+// has its own frame), a title on every page, and the one error boundary of the app.
+import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useMatches, useRouteLoaderData } from "@remix-run/react";
+import type { LinksFunction, MetaFunction } from "@remix-run/node";
 import stylesheet from "~/styles/app.css?url";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { SiteNav, TestModeBanner, type TestModeParts } from "~/components/site-chrome";
+import { deploymentModes } from "~/models/health.server";
 import { useNonce } from "~/utils/nonce";
 
-export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
+export const links: LinksFunction = () => [
+  { rel: "stylesheet", href: stylesheet },
+  { rel: "icon", href: "/favicon.svg", type: "image/svg+xml" },
+];
+
+// The default title, for a page without its own (and for an error shown by the root).
+export const meta: MetaFunction = ({ error }) => {
+  if (!error) return [{ title: "StableFlow" }];
+  const status = isRouteErrorResponse(error) ? error.status : 500;
+  return [{ title: `${status === 404 ? "Page not found" : status === 403 ? "Not allowed" : "Something went wrong"} · StableFlow` }];
+};
+
+export async function loader() {
+  const modes = deploymentModes();
+  const testMode: TestModeParts = {
+    simulator: modes.dodo === "simulator",
+    dodoTestMode: modes.dodo === "test_mode",
+    embeddedChain: modes.chain === "embedded",
+  };
+  return { testMode };
+}
+
+// The configuration does not change while the server runs.
+export const shouldRevalidate = () => false;
+
+/** Routes framed by the console (console.tsx) say so in their `handle`; every other page gets the site's navigation. */
+export interface FrameHandle {
+  frame?: "console";
+}
 
 export function Layout({ children }: { children: React.ReactNode }) {
   // Remix's inline scripts carry the response's nonce: the CSP allows no other inline script.
   const nonce = useNonce();
+  const root = useRouteLoaderData<typeof loader>("root");
+  const inConsole = useMatches().some((match) => (match.handle as FrameHandle | undefined)?.frame === "console");
   return (
     <html lang="en">
       <head>
@@ -19,6 +52,8 @@ export function Layout({ children }: { children: React.ReactNode }) {
         <Links />
       </head>
       <body>
+        {root && <TestModeBanner parts={root.testMode} />}
+        {!inConsole && <SiteNav />}
         {children}
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />

@@ -52,13 +52,19 @@ export function createAppServer(build) {
       getLoadContext: (request) => ({ cspNonce: request[CSP_NONCE], localOrigin: localOriginOf(request.socket), clientAddress: clientAddressOf(request) }),
     }),
   );
-  const { serveDodoWebhook, applySecurityHeaders } = build.entry.module;
+  const { serveDodoWebhook, applySecurityHeaders, refuseOversizedBody, answerOversizedBody } = build.entry.module;
   return http.createServer((request, response) => {
     // Every response, whoever writes it (webhook, static file, Remix, express's own 404), starts with these.
     request[CSP_NONCE] = applySecurityHeaders(response);
     const url = request.url ?? "/";
     const query = url.indexOf("?");
-    if (!WEBHOOK_PATHS.has(query === -1 ? url : url.slice(0, query))) return app(request, response);
+    const pathname = query === -1 ? url : url.slice(0, query);
+    if (!WEBHOOK_PATHS.has(pathname)) {
+      // Every other endpoint's body is bounded here, before Remix reads a byte of it (the webhook bounds its own).
+      const refusal = refuseOversizedBody(request, pathname);
+      if (refusal) return answerOversizedBody(request, response, refusal);
+      return app(request, response);
+    }
     serveDodoWebhook(request, response).catch(() => {
       // The handler answers its own failures (5xx, so Dodo retries); this is the last resort.
       if (!response.headersSent) {

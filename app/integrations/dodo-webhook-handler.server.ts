@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { recordDodoWebhook, type WebhookDatabase } from "~/models/webhook-events.server";
 import { recordFailedDelivery } from "~/models/webhook-failures.server";
 import { ConstraintViolationError, toDatabaseError } from "~/utils/db-errors.server";
-import { log } from "~/utils/log.server";
+import { describeError, log } from "~/utils/log.server";
 import { DodoPayloadError, parseDodoWebhookEvent } from "./dodo-events";
 import {
   WebhookSignatureError,
@@ -144,7 +144,11 @@ export async function processDodoWebhook(request: WebhookRequest, deps: DodoWebh
     rawBody = await request.readBody(WEBHOOK_BODY_LIMIT_BYTES);
   } catch (error) {
     // The unread rest of the body makes the connection unusable: say so, so clients do not reuse it.
-    if (error instanceof BodyTooLargeError) return answer(413, { error: "payload too large" }, { connection: "close" });
+    if (error instanceof BodyTooLargeError) return answer(
+        413,
+        { error: "payload too large", message: `A webhook delivery is at most ${WEBHOOK_BODY_LIMIT_BYTES / 1024} KiB; this one is larger.` },
+        { connection: "close" },
+      );
     // The client went away mid-body: nothing to answer that anyone will read.
     return answer(400, { error: "unreadable body" });
   }
@@ -153,7 +157,7 @@ export async function processDodoWebhook(request: WebhookRequest, deps: DodoWebh
   try {
     resolved = typeof deps === "function" ? await deps() : deps;
   } catch (error) {
-    log.error("webhook dependencies unavailable", { error: error instanceof Error ? error.message : String(error) });
+    log.error("webhook dependencies unavailable", { error: describeError(error) });
     return answer(503, { error: "temporarily unavailable" });
   }
 

@@ -4,15 +4,16 @@ import type { PrismaClient } from "~/generated/prisma/client";
 import type { Env } from "~/utils/env.server";
 import { getCheckoutByDodoSession } from "~/models/checkout.server";
 import { findPaymentWithDisputes } from "~/models/payment-views.server";
+import type { PaymentStatus } from "~/ledger/payment-state";
 import { disputeEvent, newDodoId, paymentEvent, refundEvent, signedDelivery } from "./dodo-payloads.server";
 import { STABLEFLOW_METADATA } from "./dodo-events";
 import { getWebhookSecret, simulatorAllowed } from "./dodo.server";
 
 export class SimulatorError extends Error {
   constructor(
-    readonly code: "SIMULATOR_DISABLED" | "SIMULATOR_NOT_FOUND" | "SIMULATOR_INVALID" | "SIMULATOR_DELIVERY_FAILED",
+    readonly code: "SIMULATOR_DISABLED" | "SIMULATOR_NOT_FOUND" | "SIMULATOR_INVALID" | "SIMULATOR_NOT_ALLOWED" | "SIMULATOR_DELIVERY_FAILED",
     message: string,
-    readonly status: 400 | 404 | 502,
+    readonly status: 400 | 404 | 409 | 502,
   ) {
     super(message);
     this.name = "SimulatorError";
@@ -20,6 +21,37 @@ export class SimulatorError extends Error {
 }
 
 export type CheckoutOutcome = "pay" | "fail" | "cancel";
+
+/**
+ * What the hosted page still allows, by what the ledger holds for the checkout: before any result every
+ * outcome; after a decline only paying with another card (a decline outranks a cancel in the payment's state
+ * machine, so a cancel would change nothing); after a payment or a cancel nothing. Dodo's page behaves alike.
+ */
+export function checkoutOutcomesAllowed(status: PaymentStatus | null): { allowed: CheckoutOutcome[]; reason: string | null } {
+  switch (status) {
+    case null:
+    case "processing":
+      return { allowed: ["pay", "fail", "cancel"], reason: null };
+    case "failed":
+      return { allowed: ["pay"], reason: "The card was declined: you can pay with another card, or start again from the shop." };
+    case "succeeded":
+      return { allowed: [], reason: "This checkout is already paid: nothing more can be done on it." };
+    case "cancelled":
+      return { allowed: [], reason: "This checkout was cancelled: start a new one from the shop." };
+  }
+}
+
+/** Refunds and disputes exist only for a payment that took money; a dispute opens once at a time. */
+export function paymentActionsAllowed(payment: { status: PaymentStatus; totalAmountMinor: bigint; refundedAmountMinor: bigint; disputeOpen: boolean }) {
+  const paid = payment.status === "succeeded";
+  return {
+    refund: paid && payment.totalAmountMinor > payment.refundedAmountMinor,
+    disputeOpen: paid && !payment.disputeOpen,
+    disputeResolve: paid && payment.disputeOpen,
+  };
+}
+
+const isOpenDispute = (d: { status: string }) => d.status === "dispute_opened" || d.status === "dispute_challenged";
 
 interface SimulatorDeps {
   prisma: PrismaClient;
@@ -67,6 +99,10 @@ export async function simulatorCheckout(deps: Pick<SimulatorDeps, "prisma" | "en
 /** The customer pays, is declined or gives up on the hosted page; returns where Dodo would send them. */
 export async function completeSimulatedCheckout(deps: SimulatorDeps, dodoSessionId: string, outcome: CheckoutOutcome): Promise<string> {
   const checkout = await simulatorCheckout(deps, dodoSessionId);
+  const { allowed, reason } = checkoutOutcomesAllowed(checkout.payment?.status ?? null);
+  if (!allowed.includes(outcome)) {
+    throw new SimulatorError("SIMULATOR_NOT_ALLOWED", reason ?? "That is not possible on this checkout.", 409);
+  }
   const paymentId = checkout.payment?.dodoPaymentId ?? newDodoId("pay");
   const base = {
     paymentId,
@@ -95,6 +131,9 @@ export async function simulateRefund(deps: SimulatorDeps, dodoPaymentId: string,
   assertEnabled(deps.env);
   const payment = await findPaymentWithDisputes(deps.prisma, dodoPaymentId);
   if (!payment) throw new SimulatorError("SIMULATOR_NOT_FOUND", "No such payment.", 404);
+  if (payment.status !== "succeeded") {
+    throw new SimulatorError("SIMULATOR_NOT_ALLOWED", `Payment ${dodoPaymentId} is ${payment.status}: only a succeeded payment can be refunded.`, 409);
+  }
   const left = payment.totalAmountMinor - payment.refundedAmountMinor;
   const amount = amountMinor ?? left;
   if (amount <= 0n || amount > left) throw new SimulatorError("SIMULATOR_INVALID", "Nothing (or not that much) is left to refund.", 400);
@@ -108,7 +147,11 @@ export async function simulateDispute(deps: SimulatorDeps, dodoPaymentId: string
   assertEnabled(deps.env);
   const payment = await findPaymentWithDisputes(deps.prisma, dodoPaymentId);
   if (!payment) throw new SimulatorError("SIMULATOR_NOT_FOUND", "No such payment.", 404);
-  const open = payment.disputes.find((d) => d.status === "dispute_opened" || d.status === "dispute_challenged");
+  if (payment.status !== "succeeded") {
+    throw new SimulatorError("SIMULATOR_NOT_ALLOWED", `Payment ${dodoPaymentId} is ${payment.status}: only a succeeded payment can be disputed.`, 409);
+  }
+  const open = payment.disputes.find(isOpenDispute);
+  if (step === "opened" && open) throw new SimulatorError("SIMULATOR_NOT_ALLOWED", "This payment already has an open dispute: resolve it first.", 409);
   if (step !== "opened" && !open) throw new SimulatorError("SIMULATOR_INVALID", "There is no open dispute to resolve.", 400);
   await deliver(
     deps,

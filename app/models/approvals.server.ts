@@ -4,7 +4,7 @@
 // all in one transaction: execution itself never runs in the caller (a web request), only in executors.
 // A rejection is an operator's recorded "no" (with its comment): the run stays READY but cannot be
 // approved while it stands, and an operator cancels it (cancelPayoutRun), as a FAILED run can be.
-import { log } from "~/utils/log.server";
+import { describeError, log } from "~/utils/log.server";
 import { sql } from "~/utils/sql.server";
 import type { SettlementQueue } from "~/settlement/executor-queue.server";
 import { lockOrganizationPayouts } from "./payout-ledger.server";
@@ -239,7 +239,7 @@ export async function autoApproveRuns(
       if (result.status === "APPROVED") approved++;
     } catch (error) {
       if (error instanceof ApprovalError && (error.code === "RUN_NOT_READY" || error.code === "AUTO_APPROVE_NOT_ALLOWED")) continue;
-      log.warn("auto-approval failed; the reconciler tries again", { runId, error: error instanceof Error ? error.message : String(error) });
+      log.warn("auto-approval failed; the reconciler tries again", { runId, error: describeError(error) });
     }
   }
   return approved;

@@ -1,12 +1,14 @@
 // Starting a Dodo hosted checkout: record our checkout session, ask Dodo for a hosted session carrying our
 // ids in metadata, remember where it lives. Provider failures become a typed error and an audit row.
-import { z } from "zod";
 import { APIError } from "dodopayments";
 import type { PrismaClient } from "~/generated/prisma/client";
 import type { DodoConnection } from "~/integrations/dodo.server";
 import { STABLEFLOW_METADATA } from "~/integrations/dodo-events";
 import { findActiveProduct } from "./products.server";
 import { findPaymentForCheckout, type PaymentView } from "./payment-views.server";
+import type { CheckoutFieldErrors, CheckoutInput } from "~/utils/checkout-input";
+
+export { checkoutInputSchema, parseCheckoutInput, type CheckoutInput } from "~/utils/checkout-input";
 
 export type CheckoutErrorCode = "CHECKOUT_INVALID_INPUT" | "CHECKOUT_PRODUCT_NOT_FOUND" | "CHECKOUT_PROVIDER_FAILED";
 
@@ -17,21 +19,14 @@ export class CheckoutError extends Error {
     readonly customerMessage: string,
     readonly status: 400 | 404 | 422 | 502,
     readonly checkoutId?: string,
+    /** For CHECKOUT_INVALID_INPUT: each wrong field and its sentence. */
+    readonly fieldErrors?: CheckoutFieldErrors,
   ) {
     super(customerMessage);
     this.name = "CheckoutError";
   }
 }
 
-export const checkoutInputSchema = z.object({
-  organizationId: z.uuid(),
-  productId: z.uuid({ error: "choose a product" }),
-  quantity: z.coerce.number({ error: "quantity must be a whole number" }).int().min(1).max(20).default(1),
-  customerEmail: z.email({ error: "enter a valid email address" }).max(320),
-  customerName: z.string().trim().min(1, { error: "enter your name" }).max(200),
-});
-
-export type CheckoutInput = z.infer<typeof checkoutInputSchema>;
 
 export interface StartedCheckout {
   checkoutId: string;

@@ -1,6 +1,7 @@
 // What the console's overview shows of one organization: its payments and payout runs counted by state,
 // its team, and the newest lines of its audit trail. Scoped to the organization passed in, always.
 import type { PaymentStatus, PayoutRunStatus, PrismaClient } from "~/generated/prisma/client";
+import { auditEntityLabels } from "./audit-labels.server";
 
 export const PAYMENT_STATUSES = ["PROCESSING", "SUCCEEDED", "FAILED", "CANCELLED"] as const satisfies readonly PaymentStatus[];
 export const RUN_STATUSES = ["READY", "APPROVED", "EXECUTING", "SETTLED", "PARTIAL", "FAILED", "CANCELLED"] as const satisfies readonly PayoutRunStatus[];
@@ -21,6 +22,7 @@ export async function loadConsoleOverview(prisma: PrismaClient, organizationId: 
     prisma.operatorInvitation.count({ where: { organizationId, acceptedAt: null, revokedAt: null, expiresAt: { gt: now } } }),
     prisma.auditLog.findMany({ where: { organizationId }, orderBy: { id: "desc" }, take: 15 }),
   ]);
+  const auditLabels = await auditEntityLabels(prisma, organizationId, audit);
   const paymentCounts = new Map(payments.map((row) => [row.status, row._count._all]));
   const runCounts = new Map(runs.map((row) => [row.status, row._count._all]));
   return {
@@ -28,10 +30,10 @@ export async function loadConsoleOverview(prisma: PrismaClient, organizationId: 
     runs: RUN_STATUSES.map((status) => ({ status, count: runCounts.get(status) ?? 0 })),
     operators,
     openInvitations,
-    audit: audit.map((line) => ({
+    audit: audit.map((line, index) => ({
       id: line.id.toString(),
       action: line.action,
-      entity: `${line.entityType} ${line.entityId.slice(0, 18)}`,
+      entity: auditLabels[index]!,
       actor: line.actorType.toLowerCase(),
       createdAt: line.createdAt.toISOString(),
     })),

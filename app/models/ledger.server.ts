@@ -4,6 +4,8 @@
 // trail. Amounts leave as decimal strings.
 import { currencyScale, formatMoney } from "~/ledger/money";
 import { getPrisma } from "~/utils/db.server";
+import { paymentLabel, shortId } from "~/utils/identifiers";
+import { auditEntityLabels, dodoPaymentIds } from "./audit-labels.server";
 
 const scaleOf = (currency: string | null | undefined) => (currency ? currencyScale(currency) : 2);
 
@@ -11,6 +13,8 @@ export interface LedgerView {
   payments: {
     id: string;
     dodoPaymentId: string;
+    /** Dodo's id with our short id: how every page names a payment (app/utils/identifiers.ts). */
+    label: string;
     status: string;
     total: string;
     settlement: string | null;
@@ -28,7 +32,7 @@ export interface LedgerView {
   /** Refunds, disputes and payments an operator must decide on. */
   reviews: { entity: string; id: string; dodoPaymentId: string; reason: string }[];
   /** Payments whose compile is held (with the reason) or failed for good (dead letters). */
-  heldPayouts: { paymentId: string; reason: string; dead: boolean }[];
+  heldPayouts: { paymentId: string; payment: string; reason: string; dead: boolean }[];
   /** Verified deliveries kept FAILED (deployment-wide: their organization is not known), and conflicts. */
   failedDeliveries: { webhookId: string; eventType: string; error: string; receivedAt: string }[];
   conflicts: number;
@@ -75,10 +79,15 @@ export async function loadLedgerView(organizationId: string, limit = 25): Promis
     prisma.webhookEvent.findMany({ where: { status: "FAILED" }, orderBy: { receivedAt: "desc" }, take: limit }),
     prisma.webhookEventConflict.count(),
   ]);
+  const [auditLabels, heldDodoIds] = await Promise.all([
+    auditEntityLabels(prisma, organizationId, audit),
+    dodoPaymentIds(prisma, organizationId, requests.map((r) => r.paymentId)),
+  ]);
   return {
     payments: payments.map((p) => ({
       id: p.id,
       dodoPaymentId: p.dodoPaymentId,
+      label: paymentLabel(p),
       status: p.status,
       total: `${formatMoney(p.totalAmountMinor, scaleOf(p.currency))} ${p.currency}`,
       settlement:
@@ -96,7 +105,15 @@ export async function loadLedgerView(organizationId: string, limit = 25): Promis
       ...disputeReviews.map((d) => ({ entity: "dispute", id: d.dodoDisputeId, dodoPaymentId: d.dodoPaymentId, reason: d.reviewReason! })),
       ...paymentReviews.map((p) => ({ entity: "payment", id: p.dodoPaymentId, dodoPaymentId: p.dodoPaymentId, reason: p.reviewReason! })),
     ],
-    heldPayouts: requests.map((r) => ({ paymentId: r.paymentId, reason: r.deadAt ? (r.lastError ?? "failed") : r.holdReason!, dead: r.deadAt !== null })),
+    heldPayouts: requests.map((r) => {
+      const dodoPaymentId = heldDodoIds.get(r.paymentId);
+      return {
+        paymentId: r.paymentId,
+        payment: dodoPaymentId ? paymentLabel({ dodoPaymentId, id: r.paymentId }) : `#${shortId(r.paymentId)}`,
+        reason: r.deadAt ? (r.lastError ?? "failed") : r.holdReason!,
+        dead: r.deadAt !== null,
+      };
+    }),
     failedDeliveries: failed.map((w) => ({ webhookId: w.webhookId, eventType: w.eventType, error: w.error ?? "", receivedAt: w.receivedAt.toISOString() })),
     conflicts,
     runs: runs.map((r) => ({
@@ -110,10 +127,10 @@ export async function loadLedgerView(organizationId: string, limit = 25): Promis
       createdAt: r.createdAt.toISOString(),
     })),
     webhooks: webhooks.map((w) => ({ ...w, receivedAt: w.receivedAt.toISOString() })),
-    audit: audit.map((a) => ({
+    audit: audit.map((a, index) => ({
       id: a.id.toString(),
       action: a.action,
-      entity: `${a.entityType} ${a.entityId.slice(0, 18)}`,
+      entity: auditLabels[index]!,
       actor: a.actorType.toLowerCase(),
       createdAt: a.createdAt.toISOString(),
     })),

@@ -2,7 +2,7 @@
 // and compiles each payment's run outside the webhook's transaction. Safe with several workers (SKIP LOCKED).
 // On the driver, set-based (decision 006): a batch of requests is claimed, compiled and completed in a
 // handful of statements, however many requests it holds.
-import { log, redact } from "~/utils/log.server";
+import { describeError, log, redact } from "~/utils/log.server";
 import { sql, type SqlStatement, type SqlTransaction } from "~/utils/sql.server";
 import { recordedPaymentFromRow, type PaymentRowText, type RecordedPayment } from "./payments.server";
 import { compilePaymentRuns, type CompiledRun } from "./payout-runs.server";
@@ -307,7 +307,7 @@ export function startPayoutRunWorker(db: WorkerDatabase, options: PayoutRunWorke
       const result = await drainPayoutRunRequests(db, { limit, onCompiled: options.onCompiled });
       return result.compiled + result.held + result.failed + result.windowsClosed;
     } catch (error) {
-      log.error("payout run worker: drain failed", { error: error instanceof Error ? error.message : String(error) });
+      log.error("payout run worker: drain failed", { error: describeError(error) });
       return 0;
     }
   };

@@ -26,8 +26,8 @@ export default function Index() {
         payout policies split it, and the split settles on Solana where every recipient can verify it.
       </p>
       {(modes.dodo === "simulator" || modes.database === "embedded" || modes.chain === "embedded") && (
-        <p className="banner" role="status">
-          Development mode: {modes.database === "embedded" ? "embedded database" : "PostgreSQL"},{" "}
+        <p className="muted">
+          Running on: {modes.database === "embedded" ? "embedded database" : "PostgreSQL"},{" "}
           {modes.dodo === "simulator" ? "local checkout simulator (no real money)" : `Dodo ${modes.dodo}`},{" "}
           {modes.chain === "embedded" ? "embedded Solana chain with a demo stablecoin (test data)" : "Solana RPC endpoint"}.
         </p>

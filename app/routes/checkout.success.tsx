@@ -1,11 +1,9 @@
 // Where Dodo sends the customer back: shows what the LEDGER says about the payment, not the query string.
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { dodoMode } from "~/integrations/dodo.server";
 import { getCheckoutView } from "~/models/checkout.server";
 import { formatPrice } from "~/models/products.server";
 import { getPrisma } from "~/utils/db.server";
-import { getEnv } from "~/utils/env.server";
 
 export const meta: MetaFunction = () => [{ title: "Your payment · StableFlow" }];
 
@@ -16,13 +14,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
   // Dodo appends ?status=... to the return URL; it is shown nowhere: only a signed webhook changes the ledger.
   const payment = view.payment;
   return {
-    simulator: dodoMode(getEnv()) === "simulator",
     product: view.productName,
     quantity: view.quantity,
     amount: formatPrice(view.amountMinor, view.currency),
     status: payment?.status ?? "pending",
-    paid: payment ? formatPrice(payment.totalAmountMinor, payment.currency) : null,
-    refunded: payment && payment.refundedAmountMinor > 0n ? formatPrice(payment.refundedAmountMinor, payment.currency) : null,
+    // Only a succeeded payment charged anything: a declined or cancelled one carries the amount it asked for,
+    // which is not money received, so it is never shown as a recorded payment.
+    paid: payment?.status === "succeeded" ? formatPrice(payment.totalAmountMinor, payment.currency) : null,
+    refunded:
+      payment?.status === "succeeded" && payment.refundedAmountMinor > 0n ? formatPrice(payment.refundedAmountMinor, payment.currency) : null,
   };
 }
 
@@ -41,11 +41,6 @@ export default function CheckoutSuccess() {
   return (
     <main className="page">
       {waiting && <meta httpEquiv="refresh" content="3" />}
-      {data.simulator && (
-        <p className="banner" role="status">
-          Checkout simulator in use: this payment was simulated locally; no real money moved.
-        </p>
-      )}
       <h1 className={headline.tone} data-payment-status={data.status}>
         {headline.title}
       </h1>
@@ -55,10 +50,11 @@ export default function CheckoutSuccess() {
           {data.product ?? "Order"} × {data.quantity}: <strong>{data.amount}</strong>
         </p>
         {data.paid && <p className="muted">Recorded payment: {data.paid}</p>}
+        {(data.status === "failed" || data.status === "cancelled") && <p className="muted">Charged: nothing.</p>}
         {data.refunded && <p className="muted">Refunded: {data.refunded}</p>}
       </div>
       <p>
-        <a href="/shop">Back to the shop</a>
+        <a href="/shop">{data.status === "failed" || data.status === "cancelled" ? "Try again from the shop" : "Back to the shop"}</a>
       </p>
     </main>
   );

@@ -8,6 +8,9 @@ import consoleStyles from "~/styles/console.css?url";
 import { pageCsrf, requireOperator } from "~/utils/session.server";
 import { viewerTimeZone } from "~/utils/time-zone.server";
 
+// The console frames its pages itself (root.tsx leaves out the customer navigation).
+export const handle = { frame: "console" };
+
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: consoleStyles }];
 
 export async function loader({ request }: LoaderFunctionArgs) {

@@ -27,12 +27,12 @@ export default function Ledger() {
       ) : (
         <table>
           <thead>
-            <tr><th>Dodo payment</th><th>Status</th><th className="num">Total</th><th className="num">Settlement</th><th className="num">Refunded</th><th className="num">Net</th><th>Dispute</th><th>Payout run</th><th>Updated</th></tr>
+            <tr><th>Payment</th><th>Status</th><th className="num">Total</th><th className="num">Settlement</th><th className="num">Refunded</th><th className="num">Net</th><th>Dispute</th><th>Payout run</th><th>Updated</th></tr>
           </thead>
           <tbody>
             {payments.map((p) => (
               <tr key={p.id} data-payment={p.dodoPaymentId}>
-                <td><code>{p.dodoPaymentId}</code></td>
+                <td><code>{p.label}</code></td>
                 <td>{p.status.toLowerCase()}</td>
                 <td className="num">{p.total}</td>
                 <td className="num">{p.settlement ?? "—"}</td>
@@ -65,7 +65,7 @@ export default function Ledger() {
               <thead><tr><th>Payout held</th><th>Reason</th></tr></thead>
               <tbody>
                 {heldPayouts.map((h) => (
-                  <tr key={h.paymentId} data-held={h.paymentId}><td><code>{h.paymentId.slice(0, 8)}</code>{h.dead ? " (dead letter)" : ""}</td><td>{h.reason}</td></tr>
+                  <tr key={h.paymentId} data-held={h.paymentId}><td><code>{h.payment}</code>{h.dead ? " (dead letter)" : ""}</td><td>{h.reason}</td></tr>
                 ))}
               </tbody>
             </table>

@@ -2,7 +2,13 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { simulatorAllowed } from "~/integrations/dodo.server";
-import { SimulatorError, simulateDispute, simulateRefund, type SimulatedDisputeStep } from "~/integrations/simulator.server";
+import {
+  SimulatorError,
+  paymentActionsAllowed,
+  simulateDispute,
+  simulateRefund,
+  type SimulatedDisputeStep,
+} from "~/integrations/simulator.server";
 import { listRecentPayments } from "~/models/payment-views.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
 import { findOrganizationBySlug, formatPrice } from "~/models/products.server";
@@ -31,6 +37,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
         status: p.status,
         amount: formatPrice(p.totalAmountMinor, p.currency),
         refunded: formatPrice(p.refundedAmountMinor, p.currency),
+        // The buttons this payment's state allows; the action refuses the rest with a sentence.
+        can: paymentActionsAllowed({ ...p, disputeOpen: p.disputeState === "OPEN" }),
       })),
     },
     csrf.setCookie ? { headers: { "Set-Cookie": csrf.setCookie } } : undefined,
@@ -62,9 +70,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
       await simulateDispute(deps, paymentId, intent.slice(8) as SimulatedDisputeStep);
       return { ok: `Dispute ${intent.slice(8)} sent for ${paymentId}.` };
     }
-    return { error: "Unknown action." };
+    return data({ error: "Choose refund, open dispute, dispute won or dispute lost." }, { status: 400 });
   } catch (error) {
-    if (error instanceof SimulatorError) return { error: error.message };
+    if (error instanceof SimulatorError) return data({ error: error.message }, { status: error.status });
     throw error;
   }
 }
@@ -106,10 +114,15 @@ export default function SimulatorControls() {
                   <Form method="post" reloadDocument className="inline">
                     <input type="hidden" name={CSRF_FIELD} value={csrf} />
                     <input type="hidden" name="paymentId" value={p.id} />
-                    <button type="submit" name="intent" value="refund" className="secondary">Refund rest</button>{" "}
-                    <button type="submit" name="intent" value="dispute-opened" className="secondary">Open dispute</button>{" "}
-                    <button type="submit" name="intent" value="dispute-won" className="secondary">Dispute won</button>{" "}
-                    <button type="submit" name="intent" value="dispute-lost" className="secondary">Dispute lost</button>
+                    {p.can.refund && <button type="submit" name="intent" value="refund" className="secondary">Refund rest</button>}{" "}
+                    {p.can.disputeOpen && <button type="submit" name="intent" value="dispute-opened" className="secondary">Open dispute</button>}{" "}
+                    {p.can.disputeResolve && (
+                      <>
+                        <button type="submit" name="intent" value="dispute-won" className="secondary">Dispute won</button>{" "}
+                        <button type="submit" name="intent" value="dispute-lost" className="secondary">Dispute lost</button>
+                      </>
+                    )}
+                    {!p.can.refund && !p.can.disputeOpen && !p.can.disputeResolve && <span className="muted">nothing to send</span>}
                   </Form>
                 </td>
               </tr>

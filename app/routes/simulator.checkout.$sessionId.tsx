@@ -1,7 +1,13 @@
 // The simulator's stand-in for Dodo's hosted checkout page: pay, be declined, or cancel.
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { SimulatorError, completeSimulatedCheckout, simulatorCheckout, type CheckoutOutcome } from "~/integrations/simulator.server";
+import {
+  SimulatorError,
+  checkoutOutcomesAllowed,
+  completeSimulatedCheckout,
+  simulatorCheckout,
+  type CheckoutOutcome,
+} from "~/integrations/simulator.server";
 import { formatPrice } from "~/models/products.server";
 import { getPrisma } from "~/utils/db.server";
 import { CSRF_FIELD } from "~/utils/csrf";
@@ -23,7 +29,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
         quantity: checkout.quantity,
         amount: formatPrice(checkout.amountMinor, checkout.currency),
         email: checkout.customerEmail,
-        alreadyPaid: checkout.payment?.status === "succeeded",
+        // Only the buttons the checkout's state allows (the action refuses the others with the same sentence).
+        ...checkoutOutcomesAllowed(checkout.payment?.status ?? null),
+        resultUrl: checkout.payment ? `/checkout/success?checkout=${checkout.id}` : null,
         csrf: csrf.token,
       },
       csrf.setCookie ? { headers: { "Set-Cookie": csrf.setCookie } } : undefined,
@@ -35,6 +43,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 const OUTCOMES = new Set<CheckoutOutcome>(["pay", "fail", "cancel"]);
+const OUTCOME_LABELS: Record<CheckoutOutcome, string> = { pay: "Pay (test card succeeds)", fail: "Card declined", cancel: "Cancel" };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const env = getEnv();
@@ -48,7 +57,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     throw error;
   }
   const outcome = String(form.get("outcome") ?? "");
-  if (!OUTCOMES.has(outcome as CheckoutOutcome)) return { error: "Choose pay, fail or cancel." };
+  if (!OUTCOMES.has(outcome as CheckoutOutcome)) return data({ error: "Choose pay, decline or cancel." }, { status: 400 });
   try {
     const to = await completeSimulatedCheckout(
       { prisma: await getPrisma(), env, origin },
@@ -57,7 +66,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     );
     return redirect(to, 303);
   } catch (error) {
-    if (error instanceof SimulatorError) return { error: error.message };
+    if (error instanceof SimulatorError) return data({ error: error.message }, { status: error.status });
     throw error;
   }
 }
@@ -77,25 +86,38 @@ export default function SimulatedCheckout() {
           {page.product} × {page.quantity} for <code>{page.email}</code>
         </p>
         <p className="muted">Session {page.sessionId}</p>
-        {page.alreadyPaid && <p className="ok">This checkout is already paid.</p>}
+        {page.reason && (
+          <p className={page.allowed.length === 0 ? "ok" : "bad"} data-testid="checkout-state">
+            {page.reason}
+          </p>
+        )}
+        {page.resultUrl && (
+          <p>
+            <a href={page.resultUrl}>See the payment's result</a>
+          </p>
+        )}
       </div>
       {result?.error && (
         <p className="card bad" role="alert">
           {result.error}
         </p>
       )}
-      <Form method="post" reloadDocument>
-        <input type="hidden" name={CSRF_FIELD} value={page.csrf} />
-        <button type="submit" name="outcome" value="pay">
-          Pay (test card succeeds)
-        </button>{" "}
-        <button type="submit" name="outcome" value="fail" className="secondary">
-          Card declined
-        </button>{" "}
-        <button type="submit" name="outcome" value="cancel" className="secondary">
-          Cancel
-        </button>
-      </Form>
+      {page.allowed.length > 0 ? (
+        <Form method="post" reloadDocument>
+          <input type="hidden" name={CSRF_FIELD} value={page.csrf} />
+          {page.allowed.map((outcome) => (
+            <span key={outcome}>
+              <button type="submit" name="outcome" value={outcome} className={outcome === "pay" ? undefined : "secondary"}>
+                {OUTCOME_LABELS[outcome]}
+              </button>{" "}
+            </span>
+          ))}
+        </Form>
+      ) : (
+        <p>
+          <a href="/shop">Back to the shop</a>
+        </p>
+      )}
     </main>
   );
 }

@@ -8,7 +8,7 @@ import { autoApproveRuns, type ApprovalPolicy } from "~/models/approvals.server"
 import type { SettlementTarget } from "~/models/settlement.server";
 import type { Database } from "~/utils/db.server";
 import type { Env } from "~/utils/env.server";
-import { log } from "~/utils/log.server";
+import { describeError, log } from "~/utils/log.server";
 import { settlementCapacity } from "./batch-capacity";
 import { ensureChainRuntime, type ChainSigners } from "./chain-runtime.server";
 import type { ChainClient } from "./chain.server";
@@ -114,7 +114,7 @@ export async function startExecutors(
         const result = await reconcileOpenRuns(contexts[0]!, options.approval ?? {});
         if (result.enqueued + result.finalized + result.approved > 0) log.info("settlement reconciled", result);
       } catch (error) {
-        log.warn("settlement reconciliation failed; the next pass tries again", { error: error instanceof Error ? error.message : String(error) });
+        log.warn("settlement reconciliation failed; the next pass tries again", { error: describeError(error) });
       }
     })().finally(() => {
       passing = undefined;
@@ -220,7 +220,7 @@ export async function startSettlement(database: Database, env: Env, options: { e
       executors,
       onRunsCompiled(runIds) {
         void autoApproveRuns(database, queue, chain.target, { runIds, policy }).catch((error: unknown) =>
-          log.warn("auto-approval after compile failed; the reconciler tries again", { error: error instanceof Error ? error.message : String(error) }),
+          log.warn("auto-approval after compile failed; the reconciler tries again", { error: describeError(error) }),
         );
       },
       async stop() {

@@ -9,7 +9,7 @@ import { WalletError, parseAccountAddress } from "~/ledger/wallet";
 import { findSettledPayout, findSettledPayouts, runIdBytes, type SettledPayout } from "~/models/payout-verification.server";
 import { getPrisma } from "~/utils/db.server";
 import { getEnv } from "~/utils/env.server";
-import { log } from "~/utils/log.server";
+import { describeError, log } from "~/utils/log.server";
 import { describeWait } from "~/utils/rate-limit.server";
 import { clientAddress } from "~/utils/session.server";
 import { chainConfigFromEnv, KNOWN_GENESIS_HASHES, type ClusterName } from "./chain-config.server";
@@ -72,7 +72,7 @@ async function chainContext(): Promise<ChainContext> {
   try {
     identity = await client.identity({ attempts: 2 });
   } catch (error) {
-    log.warn("verify: chain did not answer", { error: error instanceof Error ? error.message : String(error) });
+    log.warn("verify: chain did not answer", { error: describeError(error) });
     throw new ChainUnavailable(`The chain at ${config.displayUrl} did not answer. Try again in a moment.`);
   }
   // A proof for devnet names devnet's genesis whatever endpoint serves it: a misconfigured endpoint then
@@ -83,7 +83,7 @@ async function chainContext(): Promise<ChainContext> {
     try {
       runtime = await ensureChainRuntime(env);
     } catch (error) {
-      log.warn("verify: no chain runtime (proofs name no mint)", { error: error instanceof Error ? error.message : String(error) });
+      log.warn("verify: no chain runtime (proofs name no mint)", { error: describeError(error) });
     }
   }
   const treasury = runtime?.treasury;
@@ -137,7 +137,7 @@ async function verifyOne(payout: SettledPayout, chain: ChainContext) {
     const result = await verifyPayoutProof(chain.client.connection, proof);
     return { proof, verification: { state: result.ok ? ("verified" as const) : ("failed" as const), checks: result.checks } };
   } catch (error) {
-    log.warn("verify: a check did not complete", { batchId: payout.batchId, error: error instanceof Error ? error.message : String(error) });
+    log.warn("verify: a check did not complete", { batchId: payout.batchId, error: describeError(error) });
     return { proof, verification: { state: "unchecked" as const, reason: "The chain did not answer every check. Reload the page to try again." } };
   }
 }

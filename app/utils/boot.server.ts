@@ -2,7 +2,7 @@
 // and install it for the app. Used by the server (scripts/serve.mjs via entry.server) and tests.
 import { getEnv, type Env } from "./env.server";
 import { clearDatabase, getDatabase, migrateDatabase, openDatabase, setDatabase, type Database } from "./db.server";
-import { log } from "./log.server";
+import { describeError, log } from "./log.server";
 import { ensureDefaultOrganization } from "~/models/organizations.server";
 import { startChainRuntime, stopChainRuntime } from "~/settlement/chain-runtime.server";
 import { PAYOUT_RUN_REQUESTS_CHANNEL, startPayoutRunWorker, type PayoutRunWorker } from "~/models/payout-run-worker.server";
@@ -52,7 +52,7 @@ export function boot(options: BootOptions = {}): Promise<BootResult> {
     // A fresh embedded start shows the whole pipeline: demo recipients and an auto-approving policy.
     if (demoWanted(env) && chain.demo && chain.treasury) {
       await seedDemo(database, { dataDir: env.STABLEFLOW_DATA_DIR, organizationId: organization.id, mint: chain.treasury.mint }).catch((error: unknown) =>
-        log.warn("demo not seeded", { error: error instanceof Error ? error.message : String(error) }),
+        log.warn("demo not seeded", { error: describeError(error) }),
       );
     }
     // Compiles the payout runs webhooks requested (the outbox), including any a previous process left.

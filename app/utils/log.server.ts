@@ -37,11 +37,37 @@ function threshold(): number {
   return ORDER[level] ?? ORDER.info;
 }
 
+/**
+ * What failed, as one line of text, whatever was thrown: an Error's name and message (and its cause's), a
+ * thrown or route-error Response's status and text, a string as is, any other value as JSON. Never
+ * "[object Object]".
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const head = error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message;
+    const cause = (error as { cause?: unknown }).cause;
+    return cause === undefined || cause === error ? head : `${head} (cause: ${describeError(cause)})`;
+  }
+  if (typeof error === "string") return error;
+  if (error instanceof Response) return `HTTP ${error.status}${error.statusText ? ` ${error.statusText}` : ""}`;
+  if (error && typeof error === "object" && typeof (error as { status?: unknown }).status === "number") {
+    // Remix's ErrorResponse (a thrown Response, or "no route matches"): status, status text and its text data.
+    const { status, statusText, data } = error as { status: number; statusText?: string; data?: unknown };
+    const text = typeof data === "string" ? data : data === undefined ? "" : JSON.stringify(data);
+    return `HTTP ${status}${statusText ? ` ${statusText}` : ""}${text ? `: ${text.slice(0, 300)}` : ""}`;
+  }
+  try {
+    return JSON.stringify(error, (_key, value) => (typeof value === "bigint" ? value.toString() : value)) ?? String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
+}
+
 function write(level: Level, message: string, fields?: Record<string, unknown>): void {
   if (ORDER[level] < threshold()) return;
   const line = JSON.stringify(
     { t: new Date().toISOString(), level, msg: message, ...fields },
-    (_key, value) => (typeof value === "bigint" ? value.toString() : value instanceof Error ? value.message : value),
+    (_key, value) => (typeof value === "bigint" ? value.toString() : value instanceof Error ? describeError(value) : value),
   );
   (level === "error" || level === "warn" ? process.stderr : process.stdout).write(redact(line) + "\n");
 }
