@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { AuditActor, Prisma, PrismaClient } from "~/generated/prisma/client";
 import { localDayStart } from "~/ledger/payout-schedule";
+import { auditEntityLabels } from "./audit-labels.server";
 
 export const AUDIT_PAGE_SIZE = 50;
 const ACTOR_TYPES = ["SYSTEM", "OPERATOR", "WEBHOOK", "CUSTOMER"] as const satisfies readonly AuditActor[];
@@ -62,6 +63,8 @@ export interface AuditLine {
   actor: string;
   entityType: string;
   entityId: string;
+  /** The subject as every page names it (a payment: Dodo's id with our short id, app/utils/identifiers.ts). */
+  subject: string;
   /** The line's data as compact JSON (cut at 400 characters). */
   data: string;
 }
@@ -82,9 +85,16 @@ export async function listAuditLog(prisma: PrismaClient, organizationId: string,
   if (filter.actor?.startsWith("OPERATOR:")) Object.assign(where, { actorType: "OPERATOR", actorId: filter.actor.slice("OPERATOR:".length) });
   else if (filter.actor) where.actorType = filter.actor as AuditActor;
   if (filter.subject) {
-    // "payment pay_123" (type and id, as the page shows them) or an id or the start of one.
+    // "payment pay_123" (type and id, as the page shows them) or an id or the start of one. A payment's lines
+    // name it by our id; Dodo's id (what the page shows, app/utils/identifiers.ts) finds them too.
     const [first, ...rest] = filter.subject.split(/\s+/);
-    where.AND = rest.length > 0 ? [{ entityType: first }, { entityId: { startsWith: rest.join(" ") } }] : [{ entityId: { startsWith: first } }];
+    // A label pasted whole ("pay_123 · #1a2b3c4d") is searched by its Dodo id.
+    const id = (rest.length > 0 ? rest.join(" ") : first!).split(" · ")[0]!;
+    const payment = await prisma.payment.findFirst({ where: { organizationId, dodoPaymentId: id }, select: { id: true } });
+    const idMatch: Prisma.AuditLogWhereInput = payment
+      ? { OR: [{ entityId: { startsWith: id } }, { entityId: payment.id }] }
+      : { entityId: { startsWith: id } };
+    where.AND = rest.length > 0 ? [{ entityType: first }, idMatch] : [idMatch];
   }
   const createdAt: Prisma.DateTimeFilter = {};
   if (filter.from) createdAt.gte = localDayStart(filter.from, timeZone);
@@ -97,9 +107,10 @@ export async function listAuditLog(prisma: PrismaClient, organizationId: string,
     prisma.operator.findMany({ where: { organizationId }, select: { id: true, name: true, email: true }, orderBy: { name: "asc" } }),
   ]);
   const page = rows.slice(0, pageSize);
+  const subjects = await auditEntityLabels(prisma, organizationId, page);
   const names = new Map(operators.map((o) => [o.id, `${o.name} <${o.email}>`]));
   return {
-    lines: page.map((row) => {
+    lines: page.map((row, index) => {
       const json = JSON.stringify(row.data, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
       return {
         id: row.id.toString(),
@@ -109,6 +120,7 @@ export async function listAuditLog(prisma: PrismaClient, organizationId: string,
         actor: row.actorType === "OPERATOR" ? (names.get(row.actorId ?? "") ?? `operator ${row.actorId ?? "(unknown)"}`) : row.actorType.toLowerCase(),
         entityType: row.entityType,
         entityId: row.entityId,
+        subject: subjects[index]!,
         data: json === "{}" ? "" : json.length > 400 ? `${json.slice(0, 399)}…` : json,
       };
     }),

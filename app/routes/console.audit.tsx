@@ -87,7 +87,7 @@ export default function ConsoleAudit() {
                   </td>
                   <td>{line.action}</td>
                   <td>
-                    {line.entityType} <code className="wrap">{line.entityId}</code>
+                    <code className="wrap">{line.subject}</code>
                   </td>
                   <td>{line.actor}</td>
                   <td>{line.data ? <code className="wrap">{line.data}</code> : <span className="muted">—</span>}</td>

@@ -324,6 +324,14 @@ describe.each(databaseTargets())("customer pages on $name", (target) => {
     const auditSection = html.slice(html.indexOf("Audit trail"));
     expect(auditSection).toContain(`payment ${label}`);
     expect(auditSection).not.toContain(`payment ${payment.id.slice(0, 18)}`);
+
+    // The console's audit page names it the same way, and finds its lines by the Dodo id an operator has.
+    const audit = await (
+      await fetch(`${app.server.url}/console/audit?subject=${encodeURIComponent(`payment ${payment.dodoPaymentId}`)}`, { headers: { cookie: viewerCookie } })
+    ).text();
+    const lines = [...audit.matchAll(/<tr data-audit-id="\d+">(.*?)<\/tr>/gs)].map((m) => m[1]!);
+    expect(lines.length).toBe(audited);
+    for (const line of lines) expect(line).toContain(`payment ${label}`);
   });
 });
 
