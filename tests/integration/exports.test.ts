@@ -165,6 +165,27 @@ describe.each(databaseTargets())("CSV exports on $name", (target) => {
     expect(rows.some((r) => r.recipient_name === "Stranger")).toBe(false);
   });
 
+  it("transfers: 5,000 rows three to a timestamp come once each, in pages of 1,000", async () => {
+    const org = (await createTestOrganization(db.prisma, "Many transfers")).id;
+    const recipient = await db.prisma.recipient.create({
+      data: { organizationId: org, name: "Bulk recipient", walletAddress: Keypair.generate().publicKey.toBase58(), tokenAccount: Keypair.generate().publicKey.toBase58() },
+    });
+    const run = await db.prisma.payoutRun.create({
+      data: { organizationId: org, kind: "SWEEP", tokenDecimals: 6, distributable: 12_502_500n, totalTransfers: 12_502_500n, treasuryRemainder: 0n },
+    });
+    const total = 5_000;
+    await db.query(sql`
+      INSERT INTO payout_transfers (run_id, recipient_id, token_account, amount, created_at)
+      SELECT ${run.id}::uuid, ${recipient.id}::uuid, ${recipient.tokenAccount}, g, timestamptz '2026-09-01 12:00:00+00' + (g / 3) * interval '1 microsecond'
+      FROM generate_series(1, ${total}) AS g`);
+    const { db: counted, pages } = counting(db);
+    const rows = records(await exportText(counted, "transfers", org, rangeOf("2026-09-01", "2026-09-01")));
+    expect(rows).toHaveLength(total);
+    expect(new Set(rows.map((r) => r.transfer_id)).size).toBe(total);
+    expect(rows.reduce((sum, r) => sum + BigInt(r.amount.replace(".", "")), 0n)).toBe(12_502_500n);
+    expect(pages).toEqual([1000, 1000, 1000, 1000, 1000, 0]);
+  });
+
   it("a 100,000-row export reads at most 1,000 rows per query, one page per pull, with the heap bounded", { timeout: 600_000 }, async () => {
     // Given 100,000 payments of one day, three to a timestamp (so pages end between equal timestamps)
     const org = (await createTestOrganization(db.prisma, "Big org")).id;
