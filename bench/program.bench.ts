@@ -2,7 +2,7 @@
 // recipient, a top-level TransferChecked for comparison, the CPI overhead, the fixed cost of a
 // split, and the largest legacy and v0 + lookup-table splits that really execute. Run:
 //   npm run bench:program      (needs `node scripts/build-program.mjs` first)
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { Keypair } from "@solana/web3.js";
 import { PROGRAM_SO_PATH } from "../tests/program/harness/artifacts.js";
 import { findMaxRecipients, lookupTableAddresses, shapeOptions } from "../tests/program/harness/capacity.js";
@@ -119,6 +119,11 @@ async function measure(kind: RuntimeKind, soBytes: number): Promise<RuntimeFigur
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(PROGRAM_SO_PATH)) {
+    // `npm run bench:program` builds it first (scripts/setup.mjs cli); a direct `tsx` run may not have.
+    console.error(`bench:program needs the program build at ${PROGRAM_SO_PATH}: run \`npm run build:program\` first.`);
+    process.exit(2);
+  }
   const soBytes = statSync(PROGRAM_SO_PATH).size;
   const bankrun = await measure("bankrun", soBytes);
   const litesvm = await measure("litesvm", soBytes);

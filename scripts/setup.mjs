@@ -9,12 +9,22 @@ import path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 process.chdir(root);
-const mode = process.argv[2] ?? "start";
 const stampDir = path.join(root, ".cache", "stamps");
 
-// "cli": what a command-line script needs (dependencies, the Prisma client, the program build), with
-// every message on stderr so the script's own output (--json) stays clean.
-const quiet = mode === "cli";
+// What each `npm run` script needs before its command runs (package.json names one per script):
+//   start, test  everything, messages on stdout (test also the browser for the e2e tests)
+//   generate     npm dependencies and the Prisma client (tsx and tsc scripts, the app build itself)
+//   cli          generate + the on-chain program (command-line tools, bench:program)
+//   dev          cli + the embedded chain's bundle (remix vite:dev)
+//   app          dev + the app's production build (benchmarks that serve it)
+// Every mode but start and test writes its messages to stderr, so a script's own output (--json) stays clean.
+const MODES = ["start", "test", "generate", "cli", "dev", "app"];
+const mode = process.argv[2] ?? "start";
+if (!MODES.includes(mode)) {
+  console.error(`[setup] unknown mode "${mode}": use one of ${MODES.join(", ")}.`);
+  process.exit(2);
+}
+const quiet = mode !== "start" && mode !== "test";
 
 function say(message) {
   (quiet ? console.error : console.log)(`[setup] ${message}`);
@@ -89,6 +99,8 @@ if (mode === "cli") process.exit(0);
 // 3b. The embedded chain server's bundle (build/chain-server; it also rebuilds itself when its sources change).
 run(process.execPath, ["scripts/chain-server.mjs", "--build"]);
 
+if (mode === "dev") process.exit(0);
+
 // 4. The browser for the end-to-end tests: Debian's Chromium (a test tool's own browser download
 //    cannot reach its host here). Installed like the SBF toolchain, with apt as root.
 if (mode === "test" && !process.env.CHROMIUM_PATH && !existsSync("/usr/bin/chromium")) {
@@ -102,7 +114,7 @@ if (mode === "test" && !process.env.CHROMIUM_PATH && !existsSync("/usr/bin/chrom
 }
 
 // 5. The app's production build, used by `npm start` and by the tests that run the real server.
-const appDigest = hashFiles(["app", "vite.config.ts", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]);
+const appDigest = hashFiles(["app", "public", "vite.config.ts", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]);
 if (!existsSync("build/server/index.js") || !upToDate("app-build", appDigest)) {
   run(npx("remix"), ["vite:build"]);
   stamp("app-build", appDigest);
