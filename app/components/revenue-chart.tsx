@@ -14,7 +14,7 @@ const WIDTH = 480;
 const HEIGHT = 200;
 const LEFT = 8;
 const BOTTOM = 24;
-const TOP = 18;
+const TOP = 24;
 
 export function RevenueChart({ days, decimals, symbol, timeZone }: { days: ChartDay[]; decimals: number; symbol: string; timeZone: string }) {
   const values = days.map((d) => ({ day: d.day, revenue: BigInt(d.revenue), payouts: BigInt(d.payouts) }));
@@ -36,7 +36,7 @@ export function RevenueChart({ days, decimals, symbol, timeZone }: { days: Chart
           {`From ${first} to ${last} (${timeZone}): revenue ${format(totalRevenue)}, payouts ${format(totalPayouts)}. The largest day is ${format(max)}. The table below has every day.`}
         </desc>
         <line className="axis" x1={LEFT} y1={HEIGHT - BOTTOM} x2={WIDTH} y2={HEIGHT - BOTTOM} />
-        <text x={LEFT} y={12}>{max === 0n ? "nothing yet" : `max ${format(max)}`}</text>
+        <text x={LEFT} y={16}>{max === 0n ? "nothing yet" : `max ${format(max)}`}</text>
         {values.map((d, i) => {
           const x = LEFT + i * slot;
           const r = height(d.revenue);
@@ -45,8 +45,8 @@ export function RevenueChart({ days, decimals, symbol, timeZone }: { days: Chart
             <g key={d.day}>
               <rect className="revenue" x={x} y={HEIGHT - BOTTOM - r} width={bar} height={r} />
               <rect className="payouts" x={x + bar + 1} y={HEIGHT - BOTTOM - p} width={bar} height={p} />
-              {i % 5 === 0 || i === values.length - 1 ? (
-                <text x={x} y={HEIGHT - 8}>
+              {(values.length - 1 - i) % 7 === 0 ? (
+                <text x={i === values.length - 1 ? WIDTH : x} y={HEIGHT - 8} textAnchor={i === values.length - 1 ? "end" : "start"}>
                   {d.day.slice(5)}
                 </text>
               ) : null}
