@@ -59,7 +59,9 @@ export function describeError(error: unknown): string {
   try {
     return JSON.stringify(error, (_key, value) => (typeof value === "bigint" ? value.toString() : value)) ?? String(error);
   } catch {
-    return Object.prototype.toString.call(error);
+    // Not serialisable (a cycle): its kind and keys still say more than "[object Object]".
+    const kind = (error as object).constructor?.name ?? "object";
+    return `${kind} with keys ${Object.keys(error as object).slice(0, 10).join(", ") || "(none)"}`;
   }
 }
 
