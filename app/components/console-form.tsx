@@ -19,6 +19,8 @@ interface FieldProps {
   name: string;
   label: string;
   type?: "text" | "email" | "password" | "date" | "search";
+  /** The keyboard a phone shows: "decimal" for amounts, "numeric" for whole numbers. */
+  inputMode?: "decimal" | "numeric";
   autoComplete?: string;
   defaultValue?: string;
   error?: string;
@@ -26,7 +28,7 @@ interface FieldProps {
   required?: boolean;
 }
 
-export function Field({ name, label, type = "text", autoComplete, defaultValue, error, hint, required = true }: FieldProps) {
+export function Field({ name, label, type = "text", autoComplete, defaultValue, error, hint, required = true, inputMode }: FieldProps) {
   const id = `field-${name}`;
   const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
   return (
@@ -38,6 +40,7 @@ export function Field({ name, label, type = "text", autoComplete, defaultValue, 
         type={type}
         autoComplete={autoComplete}
         defaultValue={defaultValue}
+        inputMode={inputMode}
         required={required}
         aria-invalid={error ? true : undefined}
         aria-describedby={described}

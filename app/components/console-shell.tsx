@@ -29,6 +29,15 @@ export function ConsoleShell({ operator, csrf, timeZone, children }: { operator:
               </NavLink>
             </li>
             <li>
+              <NavLink to="/console/payments">Payments</NavLink>
+            </li>
+            <li>
+              <NavLink to="/console/recipients">Recipients</NavLink>
+            </li>
+            <li>
+              <NavLink to="/console/policies">Policies</NavLink>
+            </li>
+            <li>
               <NavLink to="/console/runs">Payout runs</NavLink>
             </li>
             <li>

@@ -55,6 +55,13 @@ export async function createPolicyVersion(
     /** INSTANT (default): each payment is its own run; HOURLY / DAILY / WEEKLY: swept at each window's close. */
     payoutSchedule?: PayoutSchedule;
     rules: readonly PolicyRuleInput[];
+    /**
+     * The version an operator's edit started from (0: a new policy). When another version was saved since,
+     * the save is refused (POLICY_VERSION_CONFLICT) rather than silently superseding what they did not see.
+     */
+    basedOnVersion?: number;
+    /** Who saves it, for the audit trail (omitted by seeds and tests, which audit nothing). */
+    actorId?: string;
   },
 ) {
   const payoutSchedule = args.payoutSchedule ?? "INSTANT";
@@ -102,6 +109,14 @@ export async function createPolicyVersion(
         (await tx.payoutPolicy.findFirst({ where: { organizationId: args.organizationId, name: args.policyName } })) ??
         (await tx.payoutPolicy.create({ data: { organizationId: args.organizationId, name: args.policyName } }));
       const latest = await tx.payoutPolicyVersion.findFirst({ where: { policyId: policy.id }, orderBy: { version: "desc" } });
+      if (args.basedOnVersion !== undefined && (latest?.version ?? 0) !== args.basedOnVersion) {
+        throw new PolicyModelError(
+          "POLICY_VERSION_CONFLICT",
+          args.basedOnVersion === 0
+            ? `a policy named "${args.policyName}" already exists (its newest version is ${latest?.version}); edit that version instead`
+            : `version ${latest?.version ?? 0} of this policy was saved after version ${args.basedOnVersion}, which you edited; open the newest version and make your change there`,
+        );
+      }
       const version = await tx.payoutPolicyVersion.create({
         data: {
           policyId: policy.id,
@@ -120,6 +135,19 @@ export async function createPolicyVersion(
           priority: columns.priority ?? 0,
         })),
       });
+      if (args.actorId) {
+        await tx.auditLog.create({
+          data: {
+            organizationId: args.organizationId,
+            actorType: "OPERATOR",
+            actorId: args.actorId,
+            action: "policy.version_created",
+            entityType: "payout_policy_version",
+            entityId: version.id,
+            data: { policy: args.policyName, version: version.version, rules: specs.length, basedOnVersion: args.basedOnVersion ?? null },
+          },
+        });
+      }
       return version;
     });
   } catch (error) {
@@ -139,7 +167,7 @@ export const POLICY_FIXABLE_HOLDS = ["NO_ACTIVE_POLICY", "RULE_"] as const;
  * for want of a (fitting) policy are asked again in the same transaction: the payout-run worker compiles
  * them under the new version (it finds them at its next poll).
  */
-export async function activatePolicyVersion(prisma: PrismaClient, args: { organizationId: string; versionId: string }) {
+export async function activatePolicyVersion(prisma: PrismaClient, args: { organizationId: string; versionId: string; actorId?: string }) {
   return prisma.$transaction(async (tx) => {
     const version = await tx.payoutPolicyVersion.findFirst({ where: { id: args.versionId, organizationId: args.organizationId } });
     if (!version) throw new PolicyModelError("POLICY_NOT_FOUND", "no such policy version in this organization");
@@ -157,6 +185,7 @@ export async function activatePolicyVersion(prisma: PrismaClient, args: { organi
       data: {
         organizationId: args.organizationId,
         actorType: "OPERATOR",
+        actorId: args.actorId ?? null,
         action: "policy.activated",
         entityType: "payout_policy_version",
         entityId: version.id,

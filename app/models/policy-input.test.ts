@@ -12,7 +12,7 @@ function form(fields: Record<string, string>): FormData {
 }
 
 describe("policyVersionInputSchema", () => {
-  it("parses a form's decimals at the token's scale into exact base units, and drops blank rows", () => {
+  it("parses a form's decimals at the token's scale into exact base units, and drops rows without a recipient", () => {
     const values = policyFormValues(
       form({
         policyName: " default ",
@@ -25,6 +25,7 @@ describe("policyVersionInputSchema", () => {
         "rules.0.capPerPayment": "12.345678",
         "rules.1.recipientId": "",
         "rules.1.kind": "PERCENTAGE",
+        "rules.1.basisPoints": "500",
         "rules.2.recipientId": B,
         "rules.2.kind": "FIXED",
         "rules.2.fixedAmount": "18446744073709.551615",

@@ -135,8 +135,9 @@ export function policyPreviewSchema(currencyScale: number) {
 
 /**
  * A form's flat fields as the nested object the schemas take: `rules.2.kind` becomes `rules[2].kind`.
- * Rule rows whose every field is blank (the spare rows of a form) are dropped, and the rest renumbered
- * in order, so that field errors name the rows as the person sees them after a re-render.
+ * Rule rows without a recipient (the spare rows of a form, or a rule the operator removed by choosing no
+ * recipient) are dropped, and the rest renumbered in order, so that field errors name the rows as the
+ * person sees them after a re-render.
  */
 export function policyFormValues(form: FormData): Record<string, unknown> & { rules: Record<string, string>[] } {
   const top: Record<string, unknown> = {};
@@ -156,6 +157,6 @@ export function policyFormValues(form: FormData): Record<string, unknown> & { ru
   const rules = [...rows.entries()]
     .sort(([a], [b]) => a - b)
     .map(([, row]) => row)
-    .filter((row) => Object.entries(row).some(([field, value]) => field !== "kind" && value.trim() !== ""));
+    .filter((row) => (row.recipientId ?? "").trim() !== "");
   return { ...top, rules };
 }

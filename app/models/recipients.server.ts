@@ -26,7 +26,8 @@ export type RecipientErrorCode =
   | "RECIPIENT_WALLET_CANNOT_SIGN"
   | "CHALLENGE_NOT_FOUND"
   | "CHALLENGE_USED"
-  | "CLAWBACK_AMOUNT_INVALID";
+  | "CLAWBACK_AMOUNT_INVALID"
+  | "RECIPIENT_MINT_UNKNOWN";
 
 export class RecipientError extends LedgerError {
   readonly code: RecipientErrorCode;
@@ -42,7 +43,7 @@ export interface CreateRecipientInput {
   walletAddress: string;
   walletKind?: WalletKind;
   /** The payout mint: the token account is the wallet's associated token account for it... */
-  mint: string;
+  mint?: string | null;
   tokenProgram?: string;
   /** ...unless the operator names another token account explicitly. */
   tokenAccount?: string;
@@ -53,11 +54,11 @@ export async function createRecipient(db: Db, input: CreateRecipientInput) {
   const name = input.name.trim();
   if (name.length < 1 || name.length > 200) throw new RecipientError("RECIPIENT_NAME_INVALID", "name must be 1-200 characters");
   const wallet = parseWalletAddress(input.walletAddress, input.walletKind ?? "ED25519");
-  const mint = parseAccountAddress(input.mint, "mint");
   const tokenProgram = input.tokenProgram ? parseAccountAddress(input.tokenProgram, "token program") : TOKEN_PROGRAM_ID;
-  const tokenAccount = input.tokenAccount
-    ? parseAccountAddress(input.tokenAccount, "token account").toBase58()
-    : deriveAssociatedTokenAccount(wallet, mint, tokenProgram).toBase58();
+  let tokenAccount: string;
+  if (input.tokenAccount) tokenAccount = parseAccountAddress(input.tokenAccount, "token account").toBase58();
+  else if (input.mint) tokenAccount = deriveAssociatedTokenAccount(wallet, parseAccountAddress(input.mint, "mint"), tokenProgram).toBase58();
+  else throw new RecipientError("RECIPIENT_MINT_UNKNOWN", "no payout token is configured, so the token account cannot be derived: enter it explicitly");
   try {
     return await db.recipient.create({
       data: {
