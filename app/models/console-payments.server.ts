@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { Prisma, PrismaClient } from "~/generated/prisma/client";
 import { currencyScale, formatCurrencyAmount, formatTokenAmount, MoneyError, parseMoney } from "~/ledger/money";
 import { localDayStart } from "~/ledger/payout-schedule";
-import { paymentShortId } from "./payment-views.server";
+import { entityLabel, paymentLabel, shortId } from "~/utils/identifiers";
 
 export const PAYMENT_STATUSES = ["PROCESSING", "SUCCEEDED", "FAILED", "CANCELLED"] as const;
 export const PAYMENTS_PER_PAGE = 25;
@@ -89,7 +89,8 @@ const money = (amount: bigint | null, currency: string | null) => (amount === nu
 
 export interface PaymentRowView {
   id: string;
-  shortId: string;
+  /** Dodo's id with our short id, the one way pages name a payment. */
+  label: string;
   dodoPaymentId: string;
   status: string;
   total: string;
@@ -112,7 +113,7 @@ export async function listPayments(prisma: PrismaClient, organizationId: string,
   ]);
   const payments: PaymentRowView[] = rows.map((p) => ({
     id: p.id,
-    shortId: paymentShortId(p.id),
+    label: paymentLabel(p),
     dodoPaymentId: p.dodoPaymentId,
     status: p.status,
     total: money(p.totalAmountMinor, p.currency)!,
@@ -168,7 +169,7 @@ export async function loadPaymentDetail(prisma: PrismaClient, organizationId: st
   });
   return {
     id: payment.id,
-    shortId: paymentShortId(payment.id),
+    label: paymentLabel(payment),
     dodoPaymentId,
     status: payment.status,
     total: money(payment.totalAmountMinor, payment.currency)!,
@@ -207,7 +208,7 @@ export async function loadPaymentDetail(prisma: PrismaClient, organizationId: st
     })),
     runs: payment.payoutRuns.map((r) => ({
       id: r.id,
-      shortId: r.id.slice(0, 8),
+      shortId: `#${shortId(r.id)}`,
       kind: r.kind,
       status: r.status,
       distributable: formatTokenAmount(r.distributable, r.tokenDecimals, "sUSD"),
@@ -215,7 +216,7 @@ export async function loadPaymentDetail(prisma: PrismaClient, organizationId: st
       remainder: formatTokenAmount(r.treasuryRemainder, r.tokenDecimals, "sUSD"),
       createdAt: r.createdAt.toISOString(),
     })),
-    audit: audit.map((a) => ({ id: a.id.toString(), action: a.action, entityType: a.entityType, actor: a.actorType.toLowerCase(), actorId: a.actorId, createdAt: a.createdAt.toISOString() })),
+    audit: audit.map((a) => ({ id: a.id.toString(), action: a.action, entity: entityLabel(a.entityType, a.entityId, dodoPaymentId), actor: a.actorType.toLowerCase(), actorId: a.actorId, createdAt: a.createdAt.toISOString() })),
   };
 }
 export type PaymentDetail = NonNullable<Awaited<ReturnType<typeof loadPaymentDetail>>>;

@@ -5,15 +5,6 @@ import type { DisputeState } from "~/ledger/payment-assessment";
 import type { PaymentStatus } from "~/ledger/payment-state";
 import { DISPUTE_STATUS_FROM_ROW, PAYMENT_STATUS_FROM_ROW } from "./payments.server";
 
-/**
- * Our short id of a payment: the first 8 hex digits of its uuid. People see a payment as Dodo's id with
- * this beside it ("pay_123 · 1a2b3c4d"), the one scheme every page uses, so that a row of the audit
- * trail (which names our id) and a row of Dodo's dashboard (which names theirs) can be matched.
- */
-export function paymentShortId(id: string): string {
-  return id.slice(0, 8);
-}
-
 export interface PaymentView {
   dodoPaymentId: string;
   status: PaymentStatus;

@@ -30,7 +30,7 @@ export default function PaymentDetail() {
         <Link to="/console/payments">← Payments</Link>
       </p>
       <h1 className="ids">
-        Payment <code>{p.dodoPaymentId}</code> · <code>{p.shortId}</code>
+        Payment <code>{p.label}</code>
       </h1>
       <dl className="facts">
         <dt>Status</dt>
@@ -172,7 +172,7 @@ export default function PaymentDetail() {
                 <tr key={a.id} data-audit={a.action}>
                   <td className="num">{a.id}</td>
                   <td>{a.action}</td>
-                  <td>{words(a.entityType)}</td>
+                  <td>{a.entity}</td>
                   <td>{a.actor}{a.actorId ? <code className="muted"> {a.actorId.slice(0, 24)}</code> : null}</td>
                   <td className="muted">{time(a.createdAt)}</td>
                 </tr>

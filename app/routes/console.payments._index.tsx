@@ -40,7 +40,7 @@ export default function Payments() {
     <>
       <h1>Payments</h1>
       <p className="muted">
-        Each payment is shown by Dodo&apos;s id with our short id beside it (<code>pay_… · 1a2b3c4d</code>), as on every page of the console.
+        Each payment is shown by Dodo&apos;s id with our short id beside it (<code>pay_… · #1a2b3c4d</code>), as on every page of the console.
       </p>
       <Form method="get" className="card filters" aria-label="Filter payments">
         <SelectField
@@ -90,7 +90,7 @@ export default function Payments() {
                   <tr key={p.id} data-payment={p.dodoPaymentId}>
                     <td>
                       <Link to={`/console/payments/${p.id}`}>
-                        <code>{p.dodoPaymentId}</code> · <code>{p.shortId}</code>
+                        <code>{p.label}</code>
                       </Link>
                     </td>
                     <td>{words(p.status)}</td>

@@ -5,6 +5,7 @@
 // organization's payment.
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateWebhookSecret } from "~/integrations/webhook-verification.server";
+import { paymentLabel } from "~/utils/identifiers";
 import { useServedApp } from "../setup/app-server";
 import { createConsoleWorld, insertPayment, type ConsoleWorld } from "../setup/console-world";
 import { databaseTargets } from "../setup/databases";
@@ -98,7 +99,8 @@ describe.each(databaseTargets())("console payments on $name", (target) => {
     for (const reference of [payment.id, dodoPaymentId]) {
       const page = await getPage(app.server.url, `/console/payments/${reference}`, w.viewer);
       expect(page.status, reference).toBe(200);
-      expect(page.text).toContain(`Payment ${dodoPaymentId} · ${payment.id.slice(0, 8)}`);
+      expect(page.text).toContain(`Payment ${paymentLabel(payment)}`);
+      expect(paymentLabel(payment)).toBe(`${dodoPaymentId} · #${payment.id.replace(/-/g, "").slice(0, 8)}`);
       expect(rowsMarked(page.html, "event")).toEqual(deliveries.map((d) => d.webhookId));
       expect(rowsMarked(page.html, "refund")).toEqual([refundId]);
       expect(rowsMarked(page.html, "dispute")).toEqual([disputeId]);
