@@ -111,7 +111,7 @@ export default function Webhooks() {
         <a href="https://www.standardwebhooks.com/">Standard Webhooks</a>. Each delivery is retried for about a day until your endpoint answers 2xx.
       </p>
       {stopped.map((e) => (
-        <p key={e.id} className="banner" role="alert">
+        <p key={e.id} className="banner url" role="alert">
           <strong>{`Deliveries to ${e.url} stopped`}</strong> on <When value={e.disabledAt} />
           {`: ${e.disabledReason}. Fix the receiver, then enable the endpoint again: its waiting deliveries go out then, and failed ones can be sent again from its delivery log.`}
         </p>
@@ -234,7 +234,7 @@ type Log = NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["log"]>;
 function DeliveryLogSection({ log, csrf, mayRedeliver }: { log: Log; csrf: string; mayRedeliver: boolean }) {
   return (
     <section aria-labelledby="log-heading">
-      <h2 id="log-heading">{`Delivery log of ${log.endpoint.url}`}</h2>
+      <h2 id="log-heading" className="url">{`Delivery log of ${log.endpoint.url}`}</h2>
       {log.deliveries.length === 0 ? (
         <p className="muted">Nothing sent to this endpoint yet.</p>
       ) : (
