@@ -1,7 +1,8 @@
 // Approved runs of every size around the capacities settle on the embedded chain, every recipient paid
 // exactly its ledger amount once, the vault down by exactly the sum, the ledger and the chain equal.
 // Runs of 1 and 18/19 recipients are legacy transactions; 20 to 50 one v0 transaction over a lookup
-// table; 51 and 200 several. SETTLE_SIZES (comma-separated) replaces the list, e.g. "1000" on demand.
+// table; 51, 200 and 1,000 several (1,000: 20 split transactions). SETTLE_SIZES (comma-separated)
+// replaces the list, e.g. "1,19" while working on the executor.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCosts } from "~/models/settlement-setup.server";
 import { runBatchPhases } from "~/models/settlement.server";
@@ -11,7 +12,7 @@ import { databaseTargets } from "../setup/databases";
 import { createSettlementWorld, startTestExecutors, type SettlementWorld } from "../setup/settlement";
 import type { RunningExecutors } from "~/settlement/executor-runtime.server";
 
-const SIZES = (process.env.SETTLE_SIZES ?? "1,19,20,50,51,200").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
+const SIZES = (process.env.SETTLE_SIZES ?? "1,19,20,50,51,200,1000").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
 
 const chain = useTestChain({ slotMs: 40 });
 
