@@ -24,8 +24,10 @@ export function useRunProgress(runId: string, initial: Progress): { progress: Pr
   const [progress, setProgress] = useState(initial);
   const [live, setLive] = useState(false);
   const revalidator = useRevalidator();
-  // A new loader result (after an action or a revalidation) is the newer truth.
-  useEffect(() => setProgress(initial), [initial]);
+  // A new loader result (after an action or a revalidation) is the newer truth. Compared by value: the
+  // caller builds `initial` afresh on every render, and an effect keyed on the object would loop.
+  const initialKey = JSON.stringify(initial);
+  useEffect(() => setProgress(JSON.parse(initialKey) as Progress), [initialKey]);
   useEffect(() => {
     if (!LIVE.has(initial.status) || typeof EventSource === "undefined") return;
     const source = new EventSource(`/console/runs/${runId}/events`);

@@ -188,6 +188,9 @@ async function simulateBatch(
   if (sendable.length === 0) {
     result.success = heldOut.length === 0;
     result.error = heldOut.length > 0 ? "every recipient of this batch would be held out" : null;
+    if (tokenAccountsCreated.length > 0 && heldOut.length === 0) {
+      result.note = "not simulated yet: every recipient's token account is created first, and the executor simulates the split again before it signs it";
+    }
     return result;
   }
   // A v0 batch is simulated over the treasury's lookup tables; addresses no table holds yet are added at

@@ -30,14 +30,14 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServeProcess(extra: Record<string, string>): Promise<ServeProcess> {
+export async function startServeProcess(extra: Record<string, string>, options: { startTimeoutMs?: number } = {}): Promise<ServeProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ["scripts/serve.mjs"], { env: serveEnv({ PORT: String(port), ...extra }), stdio: "pipe" });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), options.startTimeoutMs ?? 90_000);
     child.stdout!.on("data", () => {
       if (output.includes("StableFlow listening on")) {
         clearTimeout(timer);
