@@ -2,14 +2,13 @@
 // phone in Tokyo: times are shown in the browser's zone after hydration and, once its cookie is set, already
 // in the server's HTML; no page scrolls sideways; the export form downloads a CSV without any script of
 // ours; nothing complains on the console (no hydration mismatch). Screenshots go to artifacts/screenshots/.
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { Keypair } from "@solana/web3.js";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAppServer, type AppServer } from "../setup/app-server";
+import { useUnreachableChain } from "../setup/chain";
 import { pgliteTarget, type TestDatabase } from "../setup/databases";
 import { createTestOrganization, signedInOperator, type SignedInOperator } from "../setup/operators";
 
@@ -18,17 +17,7 @@ const SHOTS = path.resolve("artifacts/screenshots");
 const TIMEOUT_MS = 300_000;
 delete process.env.STABLEFLOW_PUBLIC_URL;
 // A chain endpoint nobody answers on: the pages say so (tests/e2e/console-treasury.test.ts has a live one).
-const keyFile = path.join(mkdtempSync(path.join(os.tmpdir(), "sf-pages-")), "authority.json");
-writeFileSync(keyFile, JSON.stringify(Array.from(Keypair.generate().secretKey)), { mode: 0o600 });
-process.env.SOLANA_RPC_URL = "http://127.0.0.1:9";
-process.env.STABLEFLOW_MINT = Keypair.generate().publicKey.toBase58();
-process.env.STABLEFLOW_AUTHORITY_KEYPAIR = keyFile;
-// The next test file may run in this process: leave its environment as it was.
-afterAll(function restoreChainEnv() {
-  delete process.env.SOLANA_RPC_URL;
-  delete process.env.STABLEFLOW_MINT;
-  delete process.env.STABLEFLOW_AUTHORITY_KEYPAIR;
-});
+useUnreachableChain();
 
 describe("console reading pages in a browser", () => {
   let db: TestDatabase;

@@ -3,31 +3,17 @@
 // organization sees none of this organization's rows (an export of the same days, the same audit filters).
 // The chain here is an endpoint nobody answers on: the overview and the treasury page must say so in a
 // sentence rather than show a balance (tests/e2e/console-treasury.test.ts has a live chain).
-import { mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { Keypair } from "@solana/web3.js";
 import { parse } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { TIME_ZONE_COOKIE } from "~/utils/time-zone";
 import { useServedApp } from "../setup/app-server";
+import { useUnreachableChain } from "../setup/chain";
 import { databaseTargets } from "../setup/databases";
 import { createTestOrganization, signedInOperator, type SignedInOperator } from "../setup/operators";
 import { recordBatchRows } from "../setup/settled-payout";
 
-// Port 9 (discard) on loopback: nothing listens, every read is refused at once.
-const keyDir = mkdtempSync(path.join(os.tmpdir(), "sf-reports-"));
-const keyFile = path.join(keyDir, "authority.json");
-writeFileSync(keyFile, JSON.stringify(Array.from(Keypair.generate().secretKey)), { mode: 0o600 });
-process.env.SOLANA_RPC_URL = "http://127.0.0.1:9";
-process.env.STABLEFLOW_MINT = Keypair.generate().publicKey.toBase58();
-process.env.STABLEFLOW_AUTHORITY_KEYPAIR = keyFile;
-// The next test file may run in this process: leave its environment as it was.
-afterAll(function restoreChainEnv() {
-  delete process.env.SOLANA_RPC_URL;
-  delete process.env.STABLEFLOW_MINT;
-  delete process.env.STABLEFLOW_AUTHORITY_KEYPAIR;
-});
+useUnreachableChain();
 
 /** The `data-audit-id`s of a page, in order. */
 const auditIds = (html: string) => [...html.matchAll(/data-audit-id="(\d+)"/g)].map((m) => m[1]);
