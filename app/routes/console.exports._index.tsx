@@ -42,7 +42,8 @@ export default function ConsoleExports() {
       </p>
       {refused ? (
         <p className="card bad" role="alert">
-          The {kind ?? "export"} was not made: check the dates below.
+          {kind === "transfers" ? "The payout transfers were not exported" : kind === "payments" ? "The payments were not exported" : "Nothing was exported"}: check the
+          dates below.
         </p>
       ) : null}
       <form method="get" action="/console/exports/payments.csv" className="card" aria-labelledby="export-heading">

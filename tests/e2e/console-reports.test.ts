@@ -212,6 +212,7 @@ describe.each(databaseTargets())("console reading pages on $name", (target) => {
       expect(location).toBe("/console/exports?kind=transfers&from=2026-11-30&to=2026-11-01");
       const form = await (await get(app.server.url, location, viewer.cookie)).text();
       expect(form).toContain("The end date must not be before the start date.");
+      expect(form).toContain("The payout transfers were not exported");
       expect(form).toContain('aria-invalid="true"');
       const bad = await (await get(app.server.url, "/console/exports?kind=payments&from=2026-02-30&to=2026-03-01", viewer.cookie)).text();
       expect(bad).toContain("That date does not exist.");
