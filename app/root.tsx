@@ -33,16 +33,22 @@ export async function loader() {
 // The configuration does not change while the server runs.
 export const shouldRevalidate = () => false;
 
-/** Routes framed by the console (console.tsx) say so in their `handle`; every other page gets the site's navigation. */
+/**
+ * A route's frame, from its `handle`: the console (console.tsx) has its own navigation; the sign-in pages
+ * (login, setup, invitation) keep the site's navigation below the form, so the first Tab lands on its first
+ * field; every other page has it on top.
+ */
 export interface FrameHandle {
-  frame?: "console";
+  frame?: "console" | "auth";
 }
 
 export function Layout({ children }: { children: React.ReactNode }) {
   // Remix's inline scripts carry the response's nonce: the CSP allows no other inline script.
   const nonce = useNonce();
   const root = useRouteLoaderData<typeof loader>("root");
-  const inConsole = useMatches().some((match) => (match.handle as FrameHandle | undefined)?.frame === "console");
+  const frame = useMatches()
+    .map((match) => (match.handle as FrameHandle | undefined)?.frame)
+    .findLast((value) => value !== undefined);
   return (
     <html lang="en">
       <head>
@@ -53,8 +59,9 @@ export function Layout({ children }: { children: React.ReactNode }) {
       </head>
       <body>
         {root && <TestModeBanner parts={root.testMode} />}
-        {!inConsole && <SiteNav />}
+        {frame === undefined && <SiteNav />}
         {children}
+        {frame === "auth" && <SiteNav placement="bottom" />}
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
       </body>

@@ -37,9 +37,11 @@ const LINKS = [
   { to: "/console", label: "Operators' console" },
 ] as const;
 
-export function SiteNav() {
+/** On top of the page (a header), or below a sign-in form (a footer) so that the form keeps the first Tab. */
+export function SiteNav({ placement = "top" }: { placement?: "top" | "bottom" }) {
+  const Frame = placement === "top" ? "header" : "footer";
   return (
-    <header className="site-header">
+    <Frame className={placement === "top" ? "site-header" : "site-header site-footer"}>
       <nav aria-label="Site">
         <ul className="site-nav">
           <li>
@@ -54,6 +56,6 @@ export function SiteNav() {
           ))}
         </ul>
       </nav>
-    </header>
+    </Frame>
   );
 }

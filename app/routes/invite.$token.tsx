@@ -11,6 +11,8 @@ import { clientAddress, pageCsrf, readSmallForm, requireSameSite, sessionCookie,
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: consoleStyles }];
 export const meta: MetaFunction = () => [{ title: "Join · StableFlow" }];
+// The sign-in frame (root.tsx): the site's navigation below the form, which keeps the first Tab.
+export const handle = { frame: "auth" };
 
 const SPENT = "This invitation was used already, withdrawn, or has expired. Ask the admin who invited you for a new link.";
 const ROLE_WORDS = { ADMIN: "an admin", OPERATOR: "an operator", VIEWER: "a viewer" } as const;

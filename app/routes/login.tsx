@@ -17,6 +17,8 @@ export const headers: HeadersFunction = ({ actionHeaders }) => {
   return retryAfter ? { "Retry-After": retryAfter } : new Headers();
 };
 export const meta: MetaFunction = () => [{ title: "Sign in · StableFlow" }];
+// The sign-in frame (root.tsx): the site's navigation below the form, which keeps the first Tab.
+export const handle = { frame: "auth" };
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const next = safeNext(new URL(request.url).searchParams.get("next"));

@@ -12,6 +12,8 @@ import { clientAddress, pageCsrf, readSmallForm, requireSameSite, sessionCookie,
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: consoleStyles }];
 export const meta: MetaFunction = () => [{ title: "Set up StableFlow" }];
+// The sign-in frame (root.tsx): the site's navigation below the form, which keeps the first Tab.
+export const handle = { frame: "auth" };
 
 const SPENT =
   "This setup link was used already or has expired. If nobody can sign in yet, restart the server: it prints a new link while no operator exists. Or create an admin with `npm run operator -- create`.";
