@@ -1,6 +1,6 @@
 // The console's frame: who is signed in, into which organization, the sections, the sign-out form, and
 // the viewer's time zone for every <LocalTime> inside.
-import { Form, NavLink } from "@remix-run/react";
+import { Form, Link, NavLink, useLocation } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { CsrfInput } from "./console-form";
 import { TimeZoneProvider } from "./local-time";
@@ -14,7 +14,21 @@ export interface ShellOperator {
 
 const ROLE_LABEL = { ADMIN: "admin", OPERATOR: "operator", VIEWER: "viewer" } as const;
 
-export function ConsoleShell({ operator, csrf, timeZone, children }: { operator: ShellOperator; csrf: string; timeZone: string; children: ReactNode }) {
+export function ConsoleShell({
+  operator,
+  csrf,
+  timeZone,
+  webhooksStopped = 0,
+  children,
+}: {
+  operator: ShellOperator;
+  csrf: string;
+  timeZone: string;
+  /** Webhook endpoints the dispatcher disabled after persistent failure: announced on every page but their own. */
+  webhooksStopped?: number;
+  children: ReactNode;
+}) {
+  const { pathname } = useLocation();
   return (
     <div className="console">
       <header className="console-header">
@@ -73,6 +87,12 @@ export function ConsoleShell({ operator, csrf, timeZone, children }: { operator:
         </div>
       </header>
       <main className="page">
+        {webhooksStopped > 0 && pathname !== "/console/webhooks" ? (
+          <p className="banner" role="alert">
+            {`${webhooksStopped === 1 ? "A webhook endpoint was" : `${webhooksStopped} webhook endpoints were`} disabled after failing for a whole retry schedule: your systems are not hearing of payments and payouts. `}
+            <Link to="/console/webhooks">See Webhooks</Link>
+          </p>
+        ) : null}
         <TimeZoneProvider zone={timeZone}>{children}</TimeZoneProvider>
       </main>
     </div>

@@ -65,6 +65,11 @@ export async function listEndpoints(prisma: PrismaClient, actor: Actor): Promise
   return rows.map((row) => ({ ...row, eventTypes: row.eventTypes as OutboundEventType[], pending: count(row.id, "PENDING"), failed: count(row.id, "FAILED") }));
 }
 
+/** How many of the organization's endpoints the dispatcher disabled after persistent failure (the console's notice). */
+export function stoppedEndpointCount(prisma: PrismaClient, organizationId: string): Promise<number> {
+  return prisma.webhookEndpoint.count({ where: { organizationId, deletedAt: null, status: "DISABLED", disabledBySystem: true } });
+}
+
 /** Registers an endpoint (admin). Answers it with its secret, which is never shown again. */
 export async function createEndpoint(prisma: PrismaClient, actor: Actor, input: NewEndpoint, policy: DestinationPolicy): Promise<{ id: string; secret: string }> {
   requireRole(actor, "ADMIN");

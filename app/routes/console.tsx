@@ -5,6 +5,8 @@ import { data, type LinksFunction, type LoaderFunctionArgs } from "@remix-run/no
 import { isRouteErrorResponse, Link, Outlet, useLoaderData, useRouteError } from "@remix-run/react";
 import { ConsoleShell } from "~/components/console-shell";
 import consoleStyles from "~/styles/console.css?url";
+import { stoppedEndpointCount } from "~/models/outbound-webhooks.server";
+import { getPrisma } from "~/utils/db.server";
 import { pageCsrf, requireOperator } from "~/utils/session.server";
 import { viewerTimeZone } from "~/utils/time-zone.server";
 
@@ -20,6 +22,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     {
       csrf,
       timeZone: viewerTimeZone(request),
+      webhooksStopped: await stoppedEndpointCount(await getPrisma(), auth.actor.organizationId),
       operator: { name: auth.name, email: auth.email, role: auth.role, organization: auth.organization.name },
     },
     { headers },
@@ -27,9 +30,9 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export default function ConsoleLayout() {
-  const { operator, csrf, timeZone } = useLoaderData<typeof loader>();
+  const { operator, csrf, timeZone, webhooksStopped } = useLoaderData<typeof loader>();
   return (
-    <ConsoleShell operator={operator} csrf={csrf} timeZone={timeZone}>
+    <ConsoleShell operator={operator} csrf={csrf} timeZone={timeZone} webhooksStopped={webhooksStopped}>
       <Outlet />
     </ConsoleShell>
   );

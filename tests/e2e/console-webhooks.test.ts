@@ -162,5 +162,9 @@ describe.each(databaseTargets())("/console/webhooks on $name", (target) => {
     const html = await (await fetch(`${app.server.url}/console/webhooks`, { headers: { cookie: people.viewer.cookie } })).text();
     expect(html).toMatch(/role="alert"[^>]*>[\s\S]*Deliveries to http:\/\/127\.0\.0\.1:9\/disabled stopped/);
     expect(html).toContain("9 attempts over the retry schedule failed (last: HTTP 503)");
+    expect(html).not.toContain("disabled after failing for a whole");
+    // Every other console page carries the notice, linking here.
+    const overview = await (await fetch(`${app.server.url}/console`, { headers: { cookie: people.viewer.cookie } })).text();
+    expect(overview).toMatch(/role="alert"[^>]*>A webhook endpoint was disabled after failing for a whole[\s\S]*?href="\/console\/webhooks">See Webhooks/);
   });
 });
