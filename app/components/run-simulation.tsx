@@ -9,6 +9,7 @@ export interface SimulationView {
   estimatedLamports: string;
   tokenAccounts: number;
   tokenAccountRentLamports: string;
+  tokenAccountFeeLamports: string;
   lookupTableAddresses: number;
   simulatedAt: string;
   batches: {
@@ -48,9 +49,11 @@ export function RunSimulationPreview({ simulation, error }: { simulation: Simula
                 ? `The vault is short by ${simulation.vaultShortBy}: deposit before approving.`
                 : "Not every recipient can be paid as things stand: see the batches below."}
           </p>
-          <p className="muted">
+          <p className="muted" data-estimated-lamports={simulation.estimatedLamports}>
             Vault balance {simulation.vaultBalance ?? "unknown (no vault)"}; estimated cost {lamports(simulation.estimatedLamports)}
-            {simulation.tokenAccounts > 0 ? ` including ${simulation.tokenAccounts} token account(s) created first (${lamports(simulation.tokenAccountRentLamports)} rent)` : ""}
+            {simulation.tokenAccounts > 0
+              ? ` including ${simulation.tokenAccounts} token account(s) created first (${lamports(simulation.tokenAccountRentLamports)} rent, ${lamports(simulation.tokenAccountFeeLamports)} in fees)`
+              : ""}
             {simulation.lookupTableAddresses > 0 ? `; ${simulation.lookupTableAddresses} address(es) to add to a lookup table` : ""}. Simulated at <LocalTime value={simulation.simulatedAt} />.
           </p>
           <div className="scroll">

@@ -32,6 +32,7 @@ function simulationView(s: RunSimulation): SimulationView {
     estimatedLamports: s.estimatedLamports.toString(),
     tokenAccounts: s.setup.tokenAccounts,
     tokenAccountRentLamports: s.setup.tokenAccountRentLamports.toString(),
+    tokenAccountFeeLamports: s.setup.tokenAccountFeeLamports.toString(),
     lookupTableAddresses: s.setup.lookupTableAddresses,
     simulatedAt: s.simulatedAt,
     batches: s.batches.map((b) => ({
@@ -119,7 +120,7 @@ function CommentForm({ intent, label, button, csrf, error, required = true, dang
         ) : null}
       </div>
       <p>
-        <button type="submit" className={danger ? "danger" : undefined} disabled={busy}>
+        <button type="submit" className={danger ? "secondary danger" : undefined} disabled={busy}>
           {button}
         </button>
       </p>

@@ -9,6 +9,7 @@ import {
   VersionedTransaction,
   type AddressLookupTableAccount,
   type Keypair,
+  type TransactionInstruction,
 } from "@solana/web3.js";
 import bs58 from "bs58";
 import { executeSplitInstruction, type SplitTransfer } from "./program";
@@ -39,6 +40,8 @@ export interface SplitTransactionArgs {
   microLamports: bigint;
   /** False only to measure bench:program's shape (execute_split alone); the executor always sends both. */
   computeBudget?: boolean;
+  /** Instructions before execute_split, only in a preview's simulation (the token accounts the executor creates first); never sent. */
+  prelude?: readonly TransactionInstruction[];
 }
 
 /**
@@ -59,6 +62,7 @@ export function splitTransaction(args: SplitTransactionArgs): VersionedTransacti
         ];
   const instructions = [
     ...budget,
+    ...(args.prelude ?? []),
     executeSplitInstruction({
       payer: args.feePayer,
       authority: args.authority,

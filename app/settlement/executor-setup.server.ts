@@ -159,8 +159,13 @@ export function recipientSetup(batch: Pick<BatchRecord, "items">, infos: readonl
   return setup;
 }
 
+/** The CreateIdempotent instructions that make these associated token accounts (rent paid by `payer`). */
+export function tokenAccountInstructions(payer: PublicKey, accounts: readonly { account: PublicKey; owner: PublicKey }[], mint: PublicKey, tokenProgram: PublicKey): TransactionInstruction[] {
+  return accounts.map(({ account, owner }) => createAssociatedTokenAccountIdempotentInstruction(payer, account, owner, mint, tokenProgram));
+}
+
 /** Associated token accounts per creation transaction: each CreateIdempotent names six accounts. */
-const TOKEN_ACCOUNTS_PER_TRANSACTION = 8;
+export const TOKEN_ACCOUNTS_PER_TRANSACTION = 8;
 
 /**
  * Checks every recipient of `batch` on chain; creates the missing associated token accounts (of a wallet
@@ -182,9 +187,7 @@ export async function prepareRecipients(
       const instructions = [
         // About 25,000 CU each on Solana's runtime (classic Token); far less with p-token.
         ComputeBudgetProgram.setComputeUnitLimit({ units: 40_000 * chunk.length }),
-        ...chunk.map(({ index, owner }) =>
-          createAssociatedTokenAccountIdempotentInstruction(ctx.signers.feePayer.publicKey, accounts[index]!, owner, identity.mint, tokenProgram),
-        ),
+        ...tokenAccountInstructions(ctx.signers.feePayer.publicKey, chunk.map(({ index, owner }) => ({ account: accounts[index]!, owner })), identity.mint, tokenProgram),
       ];
       // An expired creation is simply sent again: CreateIdempotent cannot create an account twice.
       for (let tries = 0; tries < 3; tries++) {

@@ -1,7 +1,7 @@
 // One split batch on chain: build its execute_split transaction (compute-unit limit from a simulation
 // plus a margin, priority fee from recent fees), find out before signing who the program would refuse,
 // and, once it landed, read its SplitRecord back and compare it with the batch (count, total, plan hash).
-import { PublicKey, type AddressLookupTableAccount, type VersionedTransaction } from "@solana/web3.js";
+import { PublicKey, type AddressLookupTableAccount, type TransactionInstruction, type VersionedTransaction } from "@solana/web3.js";
 import type { BatchRecord } from "~/models/settlement.server";
 import { uuidBytes } from "~/models/settlement.server";
 import { splitTransaction } from "./batch-transaction";
@@ -21,6 +21,8 @@ export interface SplitParts {
   identity: TreasuryIdentity;
   tokenProgram: PublicKey;
   lookupTables: AddressLookupTableAccount[];
+  /** A preview only: instructions simulated ahead of the split (see SplitTransactionArgs.prelude). */
+  prelude?: TransactionInstruction[];
 }
 
 export function splitRecordOf(ctx: Pick<ExecutorContext, "target">, parts: Pick<SplitParts, "batch" | "identity">): PublicKey {
@@ -49,6 +51,7 @@ function build(ctx: SplitChain, parts: SplitParts, blockhash: string, units: num
     recentBlockhash: blockhash,
     computeUnitLimit: units,
     microLamports,
+    prelude: parts.prelude,
   });
 }
 

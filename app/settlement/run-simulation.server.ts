@@ -3,14 +3,15 @@
 // checked as the executor checks it, and each batch's execute_split simulated through the executor's own
 // code (simulateSplit: the transaction it would sign), with compute units, fees, rent, and who would be held
 // out and why. Reads only: nothing is created, signed or sent, and nothing is written.
-import { PublicKey } from "@solana/web3.js";
+import { ComputeBudgetProgram, PublicKey, Transaction } from "@solana/web3.js";
 import { TOKEN_2022_PROGRAM_ID } from "@solana/spl-token";
 import { loadBatch, planRunBatches, type BatchItem, type BatchRecord } from "~/models/settlement.server";
 import type { Database } from "~/utils/db.server";
 import { sql } from "~/utils/sql.server";
 import { batchPhase, isTerminal } from "./batch-state";
-import { batchTreasury, mintTokenProgram, type SplitChain } from "./executor-context.server";
-import { readAccounts, recipientSetup } from "./executor-setup.server";
+import { batchTreasury, latestBlockhash, mintTokenProgram, priorityFee, type SplitChain } from "./executor-context.server";
+import { readAccounts, recipientSetup, tokenAccountInstructions, TOKEN_ACCOUNTS_PER_TRANSACTION } from "./executor-setup.server";
+import { RpcError } from "./rpc-errors";
 import { simulateSplit, type SplitParts } from "./executor-split.server";
 import { existingLookupTables } from "./lookup-tables.server";
 import { coder } from "./program";
@@ -73,8 +74,8 @@ export interface RunSimulation {
   vaultShortBy: bigint;
   batches: BatchSimulation[];
   /** Associated token accounts the executor creates first, their rent, and lookup table entries it adds. */
-  setup: { tokenAccounts: number; tokenAccountRentLamports: bigint; lookupTableAddresses: number };
-  /** Fees, SplitRecord rent and token-account rent, in lamports (lookup tables not counted: they are reused across runs). */
+  setup: { tokenAccounts: number; tokenAccountRentLamports: bigint; tokenAccountFeeLamports: bigint; lookupTableAddresses: number };
+  /** Fees (splits and token-account creations), SplitRecord rent and token-account rent, in lamports (lookup tables not counted: they are reused across runs). */
   estimatedLamports: bigint;
   /** Every batch succeeds as simulated, nobody would be held out, and the vault holds enough. */
   ok: boolean;
@@ -163,10 +164,12 @@ async function simulateBatch(
   };
   const heldOut = setup.notReady.filter((n) => !creatable.has(n.index)).map((n) => describe(n.index, n.transfer.reason));
   const tokenAccountsCreated = setup.creatable.map((c) => describe(c.index, "its associated token account is created first (CreateIdempotent, rent paid by the fee payer)"));
-  // What would be sent now: the recipients that can receive as the chain stands (the created ones cannot
-  // be simulated before their accounts exist; the held ones are left out of the superseding batch).
-  const notReady = new Set(setup.notReady.map((n) => n.index));
-  const sendable = batch.items.filter((_, i) => !notReady.has(i));
+  // What would be sent: everyone but the held (the superseding batch leaves them out). Those whose token
+  // account is created first are simulated with their CreateIdempotent ahead of the split, in the same
+  // simulated transaction (the executor sends those creations in transactions of their own first).
+  const held = new Set(setup.notReady.filter((n) => !creatable.has(n.index)).map((n) => n.index));
+  const sendable = batch.items.filter((_, i) => !held.has(i));
+  const owners = new Map(setup.creatable.map((c) => [batch.items[c.index]!.transferId, c.owner]));
   const result: BatchSimulation & { lookupMissing: number } = {
     index: batch.batchIndex,
     version: batch.version,
@@ -180,17 +183,13 @@ async function simulateBatch(
     feeLamports: null,
     splitRecordRentLamports: context.splitRecordRent,
     error: null,
-    note: tokenAccountsCreated.length > 0 ? `simulated without the ${tokenAccountsCreated.length} recipient(s) whose token accounts are created first` : null,
+    note: tokenAccountsCreated.length > 0 ? `compute units include creating ${tokenAccountsCreated.length} token account(s), which the executor does first in transactions of their own` : null,
     heldOut,
     tokenAccountsCreated,
     lookupMissing: 0,
   };
   if (sendable.length === 0) {
-    result.success = heldOut.length === 0;
-    result.error = heldOut.length > 0 ? "every recipient of this batch would be held out" : null;
-    if (tokenAccountsCreated.length > 0 && heldOut.length === 0) {
-      result.note = "not simulated yet: every recipient's token account is created first, and the executor simulates the split again before it signs it";
-    }
+    result.error = "every recipient of this batch would be held out";
     return result;
   }
   // A v0 batch is simulated over the treasury's lookup tables; addresses no table holds yet are added at
@@ -216,12 +215,30 @@ async function simulateBatch(
   let limit = 0;
   let fee = 0n;
   for (const piece of pieces) {
+    const prelude = tokenAccountInstructions(
+      deps.signers.feePayer.publicKey,
+      piece.filter((item) => owners.has(item.transferId)).map((item) => ({ account: new PublicKey(item.tokenAccount), owner: owners.get(item.transferId)! })),
+      identity.mint,
+      tokenProgram,
+    );
     const simulated = await simulateSplit(deps, {
       batch: { ...batch, version, items: piece.map((item, position) => ({ ...item, position })) },
       identity,
       tokenProgram,
       lookupTables,
+      prelude,
+    }).catch((error: unknown) => {
+      // The creations may not fit one packet beside a full split: the figures then wait for the executor.
+      if (error instanceof RpcError && /too large/.test(error.message)) return null;
+      throw error;
     });
+    if (!simulated) {
+      result.error = null;
+      result.success = true;
+      result.note = `too many token accounts to create to simulate them beside the split in one transaction: the executor creates them, then simulates the split before signing it`;
+      result.computeUnits = null;
+      return result;
+    }
     if (simulated.kind === "REFUSED") {
       for (const refusal of simulated.refusals) {
         const item = piece[refusal.position];
@@ -243,6 +260,23 @@ async function simulateBatch(
   return result;
 }
 
+/**
+ * What creating `count` token accounts costs in fees: the executor's set-up transactions (TOKEN_ACCOUNTS_PER_TRANSACTION
+ * accounts each, signed by the fee payer, priced like every set-up transaction), as the cluster prices one.
+ */
+async function tokenAccountFees(deps: SimulationDeps, count: number): Promise<bigint> {
+  if (count === 0) return 0n;
+  const feePayer = deps.signers.feePayer.publicKey;
+  const { blockhash, lastValidBlockHeight } = await latestBlockhash(deps);
+  const microLamports = await priorityFee(deps, [feePayer]);
+  const message = new Transaction({ feePayer, blockhash, lastValidBlockHeight })
+    .add(ComputeBudgetProgram.setComputeUnitPrice({ microLamports }), ComputeBudgetProgram.setComputeUnitLimit({ units: 40_000 * TOKEN_ACCOUNTS_PER_TRANSACTION }))
+    .compileMessage();
+  const fee = await deps.client.read("getFeeForMessage", (c) => c.getFeeForMessage(message, "confirmed"));
+  if (fee.value === null) throw new RpcError("RPC_BLOCKHASH_NOT_FOUND", "the node did not price a set-up transaction", { transient: true });
+  return BigInt(fee.value) * BigInt(Math.ceil(count / TOKEN_ACCOUNTS_PER_TRANSACTION));
+}
+
 /** Simulates a run of `organizationId` (another organization's run is not found). See the module comment. */
 export async function simulatePayoutRun(deps: SimulationDeps, args: { runId: string; organizationId: string }): Promise<RunSimulation> {
   const [run] = await deps.db.query<RunRow>(sql`
@@ -262,11 +296,12 @@ export async function simulatePayoutRun(deps: SimulationDeps, args: { runId: str
   }
   const tokenAccounts = simulations.reduce((n, b) => n + b.tokenAccountsCreated.length, 0);
   const tokenAccountRent = tokenAccounts === 0 ? 0n : (await rent(tokenProgram.equals(TOKEN_2022_PROGRAM_ID) ? TOKEN_ACCOUNT_SIZE.token2022 : TOKEN_ACCOUNT_SIZE.classic)) * BigInt(tokenAccounts);
+  const tokenAccountFee = await tokenAccountFees(deps, tokenAccounts);
   const balance = await tokenBalance(deps.client, identity.vault);
   // What is still to pay: the open batches' totals once planned, the whole run before.
   const owed = batches.reduce((sum, b) => sum + b.total, 0n);
   const vaultShortBy = balance === null ? owed : balance >= owed ? 0n : owed - balance;
-  const estimatedLamports = simulations.reduce((sum, b) => sum + (b.feeLamports ?? 0n) + b.splitRecordRentLamports, tokenAccountRent);
+  const estimatedLamports = simulations.reduce((sum, b) => sum + (b.feeLamports ?? 0n) + b.splitRecordRentLamports, tokenAccountRent + tokenAccountFee);
   return {
     runId: run.id,
     status: run.status,
@@ -275,7 +310,7 @@ export async function simulatePayoutRun(deps: SimulationDeps, args: { runId: str
     vault: { address: identity.vault.toBase58(), balance },
     vaultShortBy,
     batches: simulations.map(({ lookupMissing: _, ...b }) => b),
-    setup: { tokenAccounts, tokenAccountRentLamports: tokenAccountRent, lookupTableAddresses: simulations.reduce((n, b) => n + b.lookupMissing, 0) },
+    setup: { tokenAccounts, tokenAccountRentLamports: tokenAccountRent, tokenAccountFeeLamports: tokenAccountFee, lookupTableAddresses: simulations.reduce((n, b) => n + b.lookupMissing, 0) },
     estimatedLamports,
     ok: vaultShortBy === 0n && simulations.every((b) => b.success && b.heldOut.length === 0),
     simulatedAt: new Date().toISOString(),

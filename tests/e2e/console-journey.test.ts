@@ -146,6 +146,7 @@ describe("operator journey: purchase -> READY run -> simulation -> two approvals
     await admin.locator('[data-simulation-ok="true"]').waitFor();
     await expect(admin.locator("tr[data-simulated-batch]").first().getAttribute("data-success")).resolves.toBe("true");
     await expect(admin.locator("[data-approvals]").textContent()).resolves.toBe("0");
+    const estimated = await admin.locator("[data-estimated-lamports]").getAttribute("data-estimated-lamports");
     await shot(admin, "03-simulation-preview");
 
     // First approval: recorded, one of two.
@@ -166,6 +167,8 @@ describe("operator journey: purchase -> READY run -> simulation -> two approvals
     // No reload happened: the marker set on this document is still there.
     await expect(operator.evaluate(() => (window as unknown as { stillThisPage?: boolean }).stillThisPage)).resolves.toBe(true);
     await operator.locator("[data-run-cost]").waitFor({ timeout: 60_000 });
+    // What the preview estimated is what the run cost: fees of the split and of the token-account creations, and their rent.
+    await expect(operator.locator("[data-run-cost]").getAttribute("data-run-cost")).resolves.toBe(estimated);
     await shot(operator, "05-settled-run");
 
     // The batch's transaction on the app's explorer.

@@ -64,9 +64,14 @@ describe.each(databaseTargets())("payout run simulation on $name", (target) => {
     expect(batch!.splitRecordRentLamports).toBeGreaterThan(0n);
     expect(batch!.heldOut.map((h) => [h.tokenAccount, h.amount, h.reason.split(":")[0]])).toEqual([[ready[2]!.tokenAccount.toBase58(), 3_000_000n, "RecipientFrozen"]]);
     expect(batch!.tokenAccountsCreated.map((h) => h.tokenAccount)).toEqual([missing!.tokenAccount.toBase58()]);
+    // The missing account's creation is simulated ahead of the split (its units counted), priced as one set-up transaction.
+    expect(batch!.note).toMatch(/^compute units include creating 1 token account/);
     expect(simulation.setup.tokenAccounts).toBe(1);
     expect(simulation.setup.tokenAccountRentLamports).toBeGreaterThan(0n);
-    expect(simulation.estimatedLamports).toBe(batch!.feeLamports! + batch!.splitRecordRentLamports + simulation.setup.tokenAccountRentLamports);
+    expect(simulation.setup.tokenAccountFeeLamports).toBe(5_000n);
+    expect(simulation.estimatedLamports).toBe(
+      batch!.feeLamports! + batch!.splitRecordRentLamports + simulation.setup.tokenAccountRentLamports + simulation.setup.tokenAccountFeeLamports,
+    );
 
     // Read only: no plan, no event, no set-up transaction, no cost; the vault and the missing account untouched.
     expect(await written(runId)).toEqual(before);
