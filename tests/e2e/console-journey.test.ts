@@ -198,6 +198,25 @@ describe("operator journey: purchase -> READY run -> simulation -> two approvals
     await admin.locator('[data-run-status="SETTLED"]').first().waitFor();
     await shot(admin, "08-overview");
 
+    // On a 390 px phone the run pages scroll inside their tables, never sideways; without JavaScript the settled
+    // run reads the same (its batch settled, its signature linked).
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false });
+    const plain = await phone.newPage();
+    await plain.goto(`${server.url}/login`);
+    await plain.getByLabel("E-mail address").fill("ada@acme.test");
+    await plain.getByLabel("Password").fill("ada's long enough password");
+    await plain.getByRole("button", { name: "Sign in" }).click();
+    await plain.waitForURL(`${server.url}/console`);
+    for (const pathname of ["/console/runs", `/console/runs/${runId}`]) {
+      await plain.goto(`${server.url}${pathname}`);
+      await expect(plain.evaluate(() => document.scrollingElement!.scrollWidth), pathname).resolves.toBeLessThanOrEqual(390);
+    }
+    await expect(plain.locator('p[data-run-status="SETTLED"]').count()).resolves.toBe(1);
+    await expect(plain.locator('td[data-batch-state="settled"]').count()).resolves.toBe(1);
+    await expect(plain.locator(`a[href="${href}"]`).count()).resolves.toBe(1);
+    await shot(plain, "09-settled-run-phone-no-javascript");
+    await phone.close();
+
     expect(problems.filter((p) => !/Failed to load resource: the server responded with a status of 40[0134]/.test(p))).toEqual([]);
   }, JOURNEY_TIMEOUT_MS);
 });
