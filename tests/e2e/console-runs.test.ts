@@ -4,6 +4,7 @@
 // approval is not enough, the same operator twice is not two); domain errors as sentences; and the live
 // progress stream, whose events show the batches move from planned to settled.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setPausedInstruction } from "~/settlement/program";
 import { sql } from "~/utils/sql.server";
 import { useTestChain } from "../setup/chain";
 import { databaseTargets } from "../setup/databases";
@@ -203,4 +204,39 @@ describe.each(databaseTargets())("payout run pages on $name", (target) => {
     const after = await readProgress(`${served.server.url}/console/runs/${runId}/events`, people.viewer.cookie, 30_000);
     expect(after.events.map((e) => e.status)).toEqual(["SETTLED"]);
   }, 300_000);
+
+  it("a paused treasury: the preview says why, the runs fail; one is retried from the console and settles, the other cancelled", async () => {
+    const pause = (paused: boolean) =>
+      world.client.sendInstructions([setPausedInstruction({ authority: world.authority.publicKey, treasury: world.identity.treasury, paused })], world.authority);
+    const retried = await world.createRun([{ recipient: recipients[2]!, amount: 1_500_000n }]);
+    const dropped = await world.createRun([{ recipient: recipients[1]!, amount: 1_600_000n }]);
+    await pause(true);
+    try {
+      const preview = await (await fetch(`${served.server.url}/console/runs/${retried}`, { headers: { cookie: people.operator.cookie } })).text();
+      expect(preview).toContain('data-simulation-ok="false"');
+      expect(preview).toContain("TreasuryPaused");
+      // Executors run since the test before: both fail with the program's reason.
+      for (const runId of [retried, dropped]) {
+        expect((await post(runId, people.operator, { intent: "approve", comment: "" })).status).toBe(200);
+        expect(await world.waitForRun(runId, ["SETTLED", "PARTIAL", "FAILED"], 180_000)).toBe("FAILED");
+      }
+      const failedPage = await (await fetch(`${served.server.url}/console/runs/${retried}`, { headers: { cookie: people.operator.cookie } })).text();
+      expect(failedPage).toContain("Retry the failed batches");
+      expect(failedPage).toMatch(/data-batch-state="failed">failed<span class="bad"> — (<!-- -->)?not sent: TreasuryPaused: The treasury is paused/);
+    } finally {
+      await pause(false);
+    }
+    expect((await post(retried, people.viewer, { intent: "retry", comment: "" })).status).toBe(403);
+    const retry = await post(retried, people.operator, { intent: "retry", comment: "" });
+    expect(retry.status).toBe(200);
+    expect(await retry.text()).toContain("Retrying 1 failed batch.");
+    expect(await world.waitForRun(retried, ["SETTLED", "PARTIAL", "FAILED"], 180_000)).toBe("SETTLED");
+    // A retry of a settled run is a sentence, not a change.
+    const again = await post(retried, people.operator, { intent: "retry", comment: "" });
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain("A SETTLED run cannot be retried; only PARTIAL or FAILED runs can.");
+
+    expect((await post(dropped, people.admin, { intent: "cancel", comment: "paid by hand instead" })).status).toBe(200);
+    expect(await world.db.prisma.payoutRun.findUniqueOrThrow({ where: { id: dropped } })).toMatchObject({ status: "CANCELLED", cancelReason: "paid by hand instead" });
+  }, 400_000);
 });
