@@ -4,6 +4,7 @@
 // bigint here; the page formats them.
 import { batchPhase, type BatchPhase } from "~/settlement/batch-state";
 import { sql, type SqlQueryable } from "~/utils/sql.server";
+import { paymentLabel } from "~/utils/identifiers";
 import { RUN_STATUSES } from "./console-overview.server";
 import { loadBatchEvents } from "./settlement.server";
 
@@ -21,6 +22,8 @@ export interface RunListRow {
   approvals: number;
   rejected: boolean;
   dodoPaymentId: string | null;
+  /** How every page names the payment: Dodo's id with our short id (app/utils/identifiers.ts). */
+  paymentLabel: string | null;
   holdReason: string | null;
   createdAt: string;
 }
@@ -29,14 +32,14 @@ export interface RunListRow {
 export async function listPayoutRuns(db: SqlQueryable, organizationId: string, args: { status?: RunStatus; limit?: number } = {}): Promise<RunListRow[]> {
   const rows = await db.query<{
     id: string; kind: string; status: RunStatus; token_decimals: number; total_transfers: string; transfers: number; batches: number;
-    approvals: number; rejected: boolean; dodo_payment_id: string | null; hold_reason: string | null; created_at: Date | string;
+    approvals: number; rejected: boolean; dodo_payment_id: string | null; payment_id: string | null; hold_reason: string | null; created_at: Date | string;
   }>(sql`
     SELECT r.id, r.kind::text AS kind, r.status::text AS status, r.token_decimals, r.total_transfers::text AS total_transfers,
            (SELECT count(*) FROM payout_transfers t WHERE t.run_id = r.id)::int AS transfers,
            (SELECT count(*) FROM split_batches b WHERE b.run_id = r.id)::int AS batches,
            (SELECT count(*) FROM payout_approvals a WHERE a.run_id = r.id AND a.decision = 'APPROVE')::int AS approvals,
            EXISTS (SELECT 1 FROM payout_approvals a WHERE a.run_id = r.id AND a.decision = 'REJECT') AS rejected,
-           p.dodo_payment_id, r.hold_reason, r.created_at
+           p.dodo_payment_id, p.id::text AS payment_id, r.hold_reason, r.created_at
     FROM payout_runs r LEFT JOIN payments p ON p.id = r.payment_id
     WHERE r.organization_id = ${organizationId}::uuid AND r.kind <> 'ACCRUAL'
       AND (${args.status ?? null}::text IS NULL OR r.status::text = ${args.status ?? null}::text)
@@ -53,6 +56,7 @@ export async function listPayoutRuns(db: SqlQueryable, organizationId: string, a
     approvals: r.approvals,
     rejected: r.rejected,
     dodoPaymentId: r.dodo_payment_id,
+    paymentLabel: r.dodo_payment_id && r.payment_id ? paymentLabel({ dodoPaymentId: r.dodo_payment_id, id: r.payment_id }) : null,
     holdReason: r.hold_reason,
     createdAt: new Date(r.created_at).toISOString(),
   }));
@@ -138,7 +142,8 @@ export interface RunDetail {
   holdReason: string | null;
   cancelReason: string | null;
   createdAt: string;
-  payment: { dodoPaymentId: string; currency: string; totalMinor: bigint } | null;
+  /** label: how every page names the payment (app/utils/identifiers.ts). */
+  payment: { dodoPaymentId: string; label: string; currency: string; totalMinor: bigint } | null;
   transfers: { id: string; recipientName: string; tokenAccount: string; amount: bigint; batchIndex: number | null; heldReason: string | null }[];
   batches: (BatchProgress & {
     version: string | null;
@@ -160,10 +165,10 @@ export async function payoutRunDetail(db: SqlQueryable, organizationId: string, 
   if (!/^[0-9a-f-]{36}$/i.test(runId)) return null;
   const [run] = await db.query<{
     id: string; kind: string; status: RunStatus; token_decimals: number; distributable: string; total_transfers: string; treasury_remainder: string;
-    hold_reason: string | null; cancel_reason: string | null; created_at: Date | string; dodo_payment_id: string | null; currency: string | null; total_minor: string | null;
+    hold_reason: string | null; cancel_reason: string | null; created_at: Date | string; dodo_payment_id: string | null; payment_id: string | null; currency: string | null; total_minor: string | null;
   }>(sql`
     SELECT r.id, r.kind::text AS kind, r.status::text AS status, r.token_decimals, r.distributable::text, r.total_transfers::text,
-           r.treasury_remainder::text, r.hold_reason, r.cancel_reason, r.created_at, p.dodo_payment_id, p.currency, p.total_amount_minor::text AS total_minor
+           r.treasury_remainder::text, r.hold_reason, r.cancel_reason, r.created_at, p.dodo_payment_id, p.id::text AS payment_id, p.currency, p.total_amount_minor::text AS total_minor
     FROM payout_runs r LEFT JOIN payments p ON p.id = r.payment_id
     WHERE r.id = ${runId}::uuid AND r.organization_id = ${organizationId}::uuid`);
   if (!run) return null;
@@ -200,7 +205,15 @@ export async function payoutRunDetail(db: SqlQueryable, organizationId: string, 
     holdReason: run.hold_reason,
     cancelReason: run.cancel_reason,
     createdAt: new Date(run.created_at).toISOString(),
-    payment: run.dodo_payment_id ? { dodoPaymentId: run.dodo_payment_id, currency: run.currency ?? "", totalMinor: BigInt(run.total_minor ?? "0") } : null,
+    payment:
+      run.dodo_payment_id && run.payment_id
+        ? {
+            dodoPaymentId: run.dodo_payment_id,
+            label: paymentLabel({ dodoPaymentId: run.dodo_payment_id, id: run.payment_id }),
+            currency: run.currency ?? "",
+            totalMinor: BigInt(run.total_minor ?? "0"),
+          }
+        : null,
     transfers: transfers.map((t) => ({ id: t.id, recipientName: t.name, tokenAccount: t.token_account, amount: BigInt(t.amount), batchIndex: t.batch_index, heldReason: t.held_reason })),
     batches: batches.map(({ row, events, progress }) => {
       const fee = feeOf.get(row.id);

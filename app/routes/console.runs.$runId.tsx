@@ -150,7 +150,7 @@ export default function PayoutRunPage() {
         {run.kind.toLowerCase()} run of <code>{run.id}</code>
         {run.payment ? (
           <>
-            {" "}for payment <code>{run.payment.dodoPaymentId}</code> ({run.payment.totalMinor} {run.payment.currency})
+            {" "}for payment <code>{run.payment.label}</code> ({run.payment.totalMinor} {run.payment.currency})
           </>
         ) : null}
         . Distributable {run.distributable}, transferred {run.totalTransfers}, treasury keeps {run.treasuryRemainder}. Run cost {BigInt(run.costs.totalLamports).toLocaleString("en-US")} lamports.

@@ -72,7 +72,7 @@ export default function PayoutRuns() {
                     {r.rejected && r.status === "READY" ? <span className="bad"> (rejected)</span> : null}
                     {r.holdReason ? <span className="bad"> (held)</span> : null}
                   </td>
-                  <td>{r.dodoPaymentId ? <code>{r.dodoPaymentId}</code> : <span className="muted">sweep</span>}</td>
+                  <td>{r.paymentLabel ? <code>{r.paymentLabel}</code> : <span className="muted">sweep</span>}</td>
                   <td className="num">{r.transfers}</td>
                   <td className="num">{r.total}</td>
                   <td className="num">{r.approvals}</td>
