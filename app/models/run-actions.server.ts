@@ -10,6 +10,7 @@ import { getSettlementServices } from "~/settlement/executor-runtime.server";
 import type { ChainClient } from "~/settlement/chain.server";
 import type { ChainSigners } from "~/settlement/chain-runtime.server";
 import { RunSimulationError, simulatePayoutRun, type RunSimulation } from "~/settlement/run-simulation.server";
+import { RpcError } from "~/settlement/rpc-errors";
 import { tokenBalance } from "~/settlement/treasury.server";
 import { getDatabase, type Database } from "~/utils/db.server";
 import { sql } from "~/utils/sql.server";
@@ -50,17 +51,24 @@ export class RunActionError extends Error {
   }
 }
 
-export type RunActionFailure = RunActionError | ApprovalError | SettlementError | RunSimulationError;
+/** What a run action can refuse with; RpcError when the chain (read for the vault or the simulation) did not answer. */
+export type RunActionFailure = RunActionError | ApprovalError | SettlementError | RunSimulationError | RpcError;
 
 export function isRunActionFailure(error: unknown): error is RunActionFailure {
-  return error instanceof RunActionError || error instanceof ApprovalError || error instanceof SettlementError || error instanceof RunSimulationError;
+  return (
+    error instanceof RunActionError ||
+    error instanceof ApprovalError ||
+    error instanceof SettlementError ||
+    error instanceof RunSimulationError ||
+    error instanceof RpcError
+  );
 }
 
 /** The HTTP status of a refused run action: not found, not allowed, unavailable, or a conflict with the run's state. */
 export function runActionStatus(error: RunActionFailure): 403 | 404 | 409 | 503 {
   if (error.code === "RUN_NOT_FOUND") return 404;
   if (error.code === "OPERATOR_NOT_ALLOWED") return 403;
-  if (error.code === "SETTLEMENT_OFF") return 503;
+  if (error.code === "SETTLEMENT_OFF" || error instanceof RpcError) return 503;
   return 409;
 }
 
@@ -68,6 +76,7 @@ const capitalized = (text: string) => (text ? text[0]!.toUpperCase() + text.slic
 
 /** The refusal as one sentence for a person. */
 export function runActionSentence(error: RunActionFailure): string {
+  if (error instanceof RpcError) return `The chain did not answer (${error.message.trim().replace(/[.]$/, "")}); nothing was changed. Try again in a moment.`;
   const text = capitalized(error.message.trim());
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
