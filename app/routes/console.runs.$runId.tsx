@@ -236,11 +236,11 @@ export default function PayoutRunPage() {
           </table>
         </div>
       )}
-      {live ? null : (
+      {status === "APPROVED" || status === "EXECUTING" ? (
         <noscript>
           <p className="muted">Without JavaScript this page does not update by itself: reload it to see the batches' latest state.</p>
         </noscript>
-      )}
+      ) : null}
 
       <h2 id="transfers-heading">Transfers</h2>
       <div className="scroll">
