@@ -7,9 +7,13 @@
 //   list [--org <slug>]
 //   disable --email <e>
 //   sessions revoke --email <e>
+//   api-key create --org <slug> --scope read|write [--name <name>]   (prints the key once, on stdout)
+//   api-key revoke <prefix>
+//   api-key list [--org <slug>]
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { apiKeyKind, ApiKeyError, API_KEY_PREFIX_PATTERN, ApiKeyNameSchema, ApiKeyScopeSchema, createApiKeyForOrganization, revokeApiKey } from "../app/models/api-keys.server";
 import { revokeAllSessions } from "../app/models/operator-sessions.server";
 import { createOperator, EmailSchema, NameSchema, OperatorError, RoleSchema } from "../app/models/operators.server";
 import { migrateDatabase, openDatabase, type Database } from "../app/utils/db.server";
@@ -21,7 +25,10 @@ const USAGE = `usage: npm run operator -- <command>
          (the password is asked for, or read from the first line of stdin)
   list [--org <slug>]
   disable --email <address>
-  sessions revoke --email <address>`;
+  sessions revoke --email <address>
+  api-key create --org <slug> --scope read|write [--name <name>]   (prints the new key once)
+  api-key revoke <prefix>                                           (sf_live_XXXXXXXX or sf_test_XXXXXXXX)
+  api-key list [--org <slug>]`;
 
 class UsageError extends Error {}
 
@@ -136,20 +143,64 @@ async function revokeSessions(db: Database, values: Record<string, string | unde
   console.log(`${ended} session(s) of ${operator.email} ended`);
 }
 
+async function createKey(db: Database, values: Record<string, string | undefined>): Promise<void> {
+  const slug = parse(SlugSchema, values.org, "--org");
+  const scope = parse(ApiKeyScopeSchema, values.scope?.toUpperCase(), "--scope");
+  const name = parse(ApiKeyNameSchema, values.name ?? `${scope.toLowerCase()} key from the CLI`, "--name");
+  const created = await createApiKeyForOrganization(db.prisma, { slug, name, scope, kind: apiKeyKind(getEnv()) });
+  // The key alone on stdout (for `$(...)`), the words about it on stderr. It is never shown again.
+  console.error(`created ${scope.toLowerCase()} key ${created.prefix}… for ${slug}; this is the only time it is shown:`);
+  console.log(created.key);
+}
+
+async function revokeKey(db: Database, _values: Record<string, string | undefined>, args: string[]): Promise<void> {
+  const prefix = parse(z.string().regex(API_KEY_PREFIX_PATTERN, { error: "give the key's prefix, e.g. sf_live_AbCd1234 (its first 16 characters)" }), args[0]?.replace(/…$/, ""), "prefix");
+  const revoked = await revokeApiKey(db.prisma, { prefix, revokedById: null });
+  console.log(`revoked ${revoked.prefix} (${revoked.name}); requests with it are refused from now on`);
+}
+
+async function listKeys(db: Database, values: Record<string, string | undefined>): Promise<void> {
+  const slug = values.org ? parse(SlugSchema, values.org, "--org") : undefined;
+  const keys = await db.prisma.apiKey.findMany({
+    where: slug ? { organization: { slug } } : {},
+    orderBy: [{ organizationId: "asc" }, { createdAt: "asc" }],
+    select: { prefix: true, name: true, scope: true, lastUsedAt: true, revokedAt: true, organization: { select: { slug: true } } },
+  });
+  if (keys.length === 0) console.log("no API key yet: create one with `npm run operator -- api-key create --org <slug> --scope read`");
+  for (const k of keys) {
+    console.log([k.organization.slug, k.prefix, k.scope.toLowerCase(), k.revokedAt ? "revoked" : "active", k.lastUsedAt ? `last used ${k.lastUsedAt.toISOString()}` : "never used", k.name].join("\t"));
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { org: { type: "string" }, email: { type: "string" }, role: { type: "string" }, name: { type: "string" }, "org-name": { type: "string" }, password: { type: "string" } },
+    options: {
+      org: { type: "string" },
+      email: { type: "string" },
+      role: { type: "string" },
+      name: { type: "string" },
+      "org-name": { type: "string" },
+      password: { type: "string" },
+      scope: { type: "string" },
+    },
     strict: true,
   });
   if (values.password !== undefined) throw new UsageError("--password is not accepted: arguments are visible to other users and kept in shell history; type it at the prompt or pipe it on stdin");
-  const command = positionals.join(" ");
-  const commands: Record<string, (db: Database, values: Record<string, string | undefined>) => Promise<void>> = {
+  // `api-key revoke <prefix>` takes its argument positionally: the rest of the words name the command.
+  const takesArgument = positionals[0] === "api-key" && positionals[1] === "revoke";
+  const command = (takesArgument ? positionals.slice(0, 2) : positionals).join(" ");
+  const args = takesArgument ? positionals.slice(2) : [];
+  if (takesArgument && args.length !== 1) throw new UsageError("api-key revoke takes one prefix");
+  const commands: Record<string, (db: Database, values: Record<string, string | undefined>, args: string[]) => Promise<void>> = {
     create,
     list,
     disable,
     "sessions revoke": revokeSessions,
+    "api-key create": createKey,
+    "api-key revoke": revokeKey,
+    "api-key list": listKeys,
   };
   const run = commands[command];
   if (!run) throw new UsageError(command ? `unknown command: ${command}` : "no command");
@@ -159,7 +210,7 @@ async function main(argv: string[]): Promise<void> {
     // A fresh embedded directory (no server ever started) gets its tables here; PostgreSQL is migrated
     // by the server at boot or by `npm run db:migrate`, with the migration role.
     if (!env.DATABASE_URL) await migrateDatabase(db);
-    await run(db, values);
+    await run(db, values, args);
   } finally {
     await db.close();
   }
@@ -172,7 +223,7 @@ try {
     console.error(`stableflow operator: ${(error as Error).message}\n${USAGE}`);
     process.exit(2);
   }
-  if (error instanceof OperatorError || error instanceof ConfigError || (error as Error).name === "DataDirInUseError") {
+  if (error instanceof OperatorError || error instanceof ApiKeyError || error instanceof ConfigError || (error as Error).name === "DataDirInUseError") {
     console.error(`stableflow operator: ${(error as Error).message}`);
     process.exit(1);
   }

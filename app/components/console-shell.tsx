@@ -72,6 +72,14 @@ export function ConsoleShell({
             <li>
               <NavLink to="/console/webhooks">Webhooks</NavLink>
             </li>
+            <li>
+              <NavLink to="/console/api-keys">API keys</NavLink>
+            </li>
+            <li>
+              <NavLink to="/console/api" end>
+                API
+              </NavLink>
+            </li>
           </ul>
         </nav>
         <div className="console-who">

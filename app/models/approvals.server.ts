@@ -31,8 +31,14 @@ export class ApprovalError extends Error {
   }
 }
 
-/** Who decides on a run (the operator API adds its own kind of principal here). */
-export type ApprovalActor = { type: "OPERATOR"; operatorId: string } | { type: "SYSTEM" };
+/**
+ * Who decides on a run: an operator, an API key of the operator API (a principal of its own: an operator and
+ * a key, or two keys, are two approvals; one key twice is one), or the system (a policy's auto-approval).
+ */
+export type ApprovalActor =
+  | { type: "OPERATOR"; operatorId: string }
+  | { type: "API_KEY"; apiKeyId: string; prefix: string }
+  | { type: "SYSTEM" };
 
 type Tx = Parameters<Parameters<SettlementDatabase["transaction"]>[0]>[0];
 
@@ -42,6 +48,13 @@ type Tx = Parameters<Parameters<SettlementDatabase["transaction"]>[0]>[0];
  */
 export async function assertMayDecide(tx: Tx, actor: ApprovalActor, organizationId: string, what: string): Promise<void> {
   if (actor.type === "SYSTEM") return;
+  if (actor.type === "API_KEY") {
+    const [key] = await tx.query(sql`
+      SELECT 1 FROM api_keys
+      WHERE id = ${actor.apiKeyId}::uuid AND organization_id = ${organizationId}::uuid AND revoked_at IS NULL AND scope = 'WRITE'`);
+    if (!key) throw new ApprovalError("OPERATOR_NOT_ALLOWED", `only a live write key of the run's organization can ${what} it`);
+    return;
+  }
   const [operator] = await tx.query<{ role: string; disabled: boolean }>(sql`
     SELECT role::text AS role, disabled_at IS NOT NULL AS disabled FROM operators
     WHERE id = ${actor.operatorId}::uuid AND organization_id = ${organizationId}::uuid`);
@@ -50,7 +63,16 @@ export async function assertMayDecide(tx: Tx, actor: ApprovalActor, organization
   }
 }
 
-const actorIdOf = (actor: ApprovalActor) => (actor.type === "OPERATOR" ? actor.operatorId : null);
+/** audit_log.actor_id: the operator's id, an API key's public prefix (what logs and the console name it by), none for the system. */
+export function actorIdOf(actor: ApprovalActor): string | null {
+  return actor.type === "OPERATOR" ? actor.operatorId : actor.type === "API_KEY" ? actor.prefix : null;
+}
+
+/** The (operator_id, api_key_id) columns of a principal's payout_approvals row. */
+const approverColumns = (actor: ApprovalActor) => ({
+  operatorId: actor.type === "OPERATOR" ? actor.operatorId : null,
+  apiKeyId: actor.type === "API_KEY" ? actor.apiKeyId : null,
+});
 
 export interface ApprovalPolicy {
   /** STABLEFLOW_APPROVAL_THRESHOLD: runs transferring this much or more need two different operators. */
@@ -111,13 +133,22 @@ export async function approvePayoutRun(
     if (rejected) {
       throw new ApprovalError("RUN_REJECTED", `the run was rejected${rejected.comment ? ` ("${rejected.comment}")` : ""}; it cannot be approved, only cancelled`);
     }
-    if (args.actor.type === "OPERATOR") {
+    if (args.actor.type !== "SYSTEM") {
       await assertMayDecide(tx, args.actor, run.organization_id, "approve");
+      const approver = approverColumns(args.actor);
+      // One decision per principal: unique (run, operator) and (run, API key); a conflict on either inserts nothing.
       const inserted = await tx.query(sql`
-        INSERT INTO payout_approvals (run_id, operator_id, decision, comment)
-        VALUES (${run.id}::uuid, ${args.actor.operatorId}::uuid, 'APPROVE', ${comment})
-        ON CONFLICT (run_id, operator_id) DO NOTHING RETURNING 1`);
-      if (inserted.length === 0) throw new ApprovalError("APPROVAL_DUPLICATE", "this operator already decided on this run; a second approval must come from another operator");
+        INSERT INTO payout_approvals (run_id, operator_id, api_key_id, decision, comment)
+        VALUES (${run.id}::uuid, ${approver.operatorId}::uuid, ${approver.apiKeyId}::uuid, 'APPROVE', ${comment})
+        ON CONFLICT DO NOTHING RETURNING 1`);
+      if (inserted.length === 0) {
+        throw new ApprovalError(
+          "APPROVAL_DUPLICATE",
+          args.actor.type === "API_KEY"
+            ? "this API key already decided on this run; a second approval must come from an operator or another key"
+            : "this operator already decided on this run; a second approval must come from another operator",
+        );
+      }
     } else {
       const below = run.auto_approve_below === null ? null : BigInt(run.auto_approve_below);
       if (below === null || total >= below || required > 1) {
@@ -170,10 +201,12 @@ export async function rejectPayoutRun(db: SettlementDatabase, args: { runId: str
     if (run.status !== "READY") throw new ApprovalError("RUN_NOT_READY", `the run is ${run.status}; only a READY run can be rejected`);
     await assertMayDecide(tx, args.actor, run.organization_id, "reject");
     const comment = args.comment.trim().slice(0, 1000) || "rejected";
+    const approver = approverColumns(args.actor);
     const inserted = await tx.query(sql`
-      INSERT INTO payout_approvals (run_id, operator_id, decision, comment) VALUES (${args.runId}::uuid, ${actorIdOf(args.actor)}::uuid, 'REJECT', ${comment})
-      ON CONFLICT (run_id, operator_id) DO NOTHING RETURNING 1`);
-    if (inserted.length === 0) throw new ApprovalError("APPROVAL_DUPLICATE", "this operator already decided on this run");
+      INSERT INTO payout_approvals (run_id, operator_id, api_key_id, decision, comment)
+      VALUES (${args.runId}::uuid, ${approver.operatorId}::uuid, ${approver.apiKeyId}::uuid, 'REJECT', ${comment})
+      ON CONFLICT DO NOTHING RETURNING 1`);
+    if (inserted.length === 0) throw new ApprovalError("APPROVAL_DUPLICATE", `this ${args.actor.type === "API_KEY" ? "API key" : "operator"} already decided on this run`);
     await tx.query(sql`
       INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
       VALUES (${run.organization_id}::uuid, ${args.actor.type}::audit_actor, ${actorIdOf(args.actor)}, 'payout_run.rejected', 'payout_run', ${args.runId},

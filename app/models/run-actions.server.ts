@@ -15,6 +15,7 @@ import { tokenBalance } from "~/settlement/treasury.server";
 import { getDatabase, type Database } from "~/utils/db.server";
 import { sql } from "~/utils/sql.server";
 import {
+  actorIdOf,
   ApprovalError,
   approvePayoutRun,
   assertMayDecide,
@@ -159,7 +160,7 @@ export async function executeRun(deps: RunActionDeps, principal: RunPrincipal, a
     }
     await assertMayDecide(tx, principal.actor, principal.organizationId, "execute");
     await deps.queue.enqueueRun(tx, { runId: args.runId });
-    const actorId = principal.actor.type === "OPERATOR" ? principal.actor.operatorId : null;
+    const actorId = actorIdOf(principal.actor);
     await tx.query(sql`
       INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
       VALUES (${principal.organizationId}::uuid, ${principal.actor.type}::audit_actor, ${actorId}, 'payout_run.execution_requested', 'payout_run', ${args.runId},

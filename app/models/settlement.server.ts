@@ -381,7 +381,7 @@ export async function finalizeRun(db: SettlementDatabase, runId: string): Promis
 export async function retryPayoutRun(
   db: SettlementDatabase,
   queue: SettlementQueue,
-  args: { runId: string; actor: { type: "OPERATOR"; operatorId: string } | { type: "SYSTEM" } },
+  args: { runId: string; actor: { type: "OPERATOR"; operatorId: string } | { type: "API_KEY"; apiKeyId: string; prefix: string } | { type: "SYSTEM" } },
 ): Promise<{ batches: number }> {
   const result = await db.transaction(async (tx) => {
     const [run] = await tx.query<{ status: string; organization_id: string }>(sql`
@@ -395,7 +395,8 @@ export async function retryPayoutRun(
     for (const batch of failed) await insertEvent(tx, batch.id, "retry", { status: "RETRY" });
     await queue.enqueueBatches(tx, failed.map((b) => ({ batchId: b.id, runId: args.runId })));
     if (failed.length === 0) await queue.enqueueRun(tx, { runId: args.runId });
-    const actorId = args.actor.type === "OPERATOR" ? args.actor.operatorId : null;
+    // As approvals.server.ts's actorIdOf: an API key is named by its public prefix.
+    const actorId = args.actor.type === "OPERATOR" ? args.actor.operatorId : args.actor.type === "API_KEY" ? args.actor.prefix : null;
     await tx.query(sql`
       INSERT INTO audit_log (organization_id, actor_type, actor_id, action, entity_type, entity_id, data)
       VALUES (${run.organization_id}::uuid, ${args.actor.type}::audit_actor, ${actorId}, 'payout_run.retried', 'payout_run', ${args.runId},

@@ -1,0 +1,289 @@
+// The operator API's write operations. Each parses with the schema the console's forms use (recipient-input,
+// policy-input, made strict: unknown fields are refused at every level) and calls the model function the
+// console calls (recipients, policies, run-actions, exports): the API holds no rule of its own.
+import { z } from "zod";
+import type { Prisma } from "~/generated/prisma/client";
+import type { ApiPrincipal } from "~/models/api-keys.server";
+import { getPayoutRunView, getPolicyVersionView, getRecipientView, runInOrganization } from "~/models/api-views.server";
+import { csvExportResponse, EXPORT_KINDS, ExportRangeSchema } from "~/models/exports.server";
+import { activatePolicyVersion, createPolicyVersion } from "~/models/policies.server";
+import { policyRuleSchema, policyVersionInputSchema } from "~/models/policy-input";
+import { RecipientCreateSchema, RecipientStatusSchema } from "~/models/recipient-input";
+import { createRecipient, setRecipientStatus } from "~/models/recipients.server";
+import { approveRun, cancelRun, executeRun, previewRun, rejectRun, retryRun, runActionDeps, type RunPrincipal } from "~/models/run-actions.server";
+import { getChainRuntime } from "~/settlement/chain-runtime.server";
+import { ApiError } from "./errors.server";
+import { defineOperation, type ApiContext } from "./handler.server";
+import * as R from "./resources";
+import { RecipientParams, RunParams, VersionParams } from "./reads.server";
+
+const principalOf = (principal: ApiPrincipal): RunPrincipal => ({
+  organizationId: principal.organizationId,
+  actor: { type: "API_KEY", apiKeyId: principal.apiKeyId, prefix: principal.prefix },
+});
+
+/** An audit row naming the key (actor_id: its public prefix), in the caller's transaction where there is one. */
+async function auditAsKey(
+  db: Pick<Prisma.TransactionClient, "auditLog">,
+  ctx: ApiContext,
+  action: string,
+  entityType: string,
+  entityId: string,
+  data: Record<string, string | number | boolean | null>,
+) {
+  await db.auditLog.create({
+    data: { organizationId: ctx.organizationId, actorType: "API_KEY", actorId: ctx.principal.prefix, action, entityType, entityId, data },
+  });
+}
+
+async function loaded<T>(value: Promise<T | null>, what: string): Promise<T> {
+  const found = await value;
+  if (!found) throw ApiError.of("NOT_FOUND", `no such ${what} in this organization`);
+  return found;
+}
+
+// ------------------------------------------------------------------ recipients
+
+export const createRecipientOperation = defineOperation({
+  operationId: "createRecipient",
+  method: "POST",
+  path: "/api/v1/recipients",
+  summary: "Create a recipient (its token account defaults to the wallet's associated account for the payout mint)",
+  tag: "Recipients",
+  scope: "WRITE",
+  body: RecipientCreateSchema.strict(),
+  response: R.Recipient,
+  status: 201,
+  errors: [422],
+  async run(ctx, { body }) {
+    const mint = body.tokenAccount ? null : getChainRuntime()?.treasury?.mint.toBase58();
+    if (!body.tokenAccount && !mint) {
+      throw new ApiError(422, "RECIPIENT_MINT_UNKNOWN", "no payout token is configured, so the token account cannot be derived: give tokenAccount", "tokenAccount");
+    }
+    const recipient = await ctx.db.prisma.$transaction(async (tx) => {
+      const created = await createRecipient(tx, {
+        organizationId: ctx.organizationId,
+        name: body.name,
+        walletAddress: body.walletAddress,
+        walletKind: body.walletKind,
+        tokenAccount: body.tokenAccount,
+        // createRecipient derives the token account from the mint only when none is given; with an explicit
+        // token account and no payout token configured (a ledger without a chain) any valid address does.
+        mint: mint ?? body.tokenAccount!,
+      });
+      await auditAsKey(tx, ctx, "recipient.created", "recipient", created.id, { name: created.name, wallet: created.walletAddress, tokenAccount: created.tokenAccount });
+      return created;
+    });
+    return loaded(getRecipientView(ctx.db.prisma, ctx.organizationId, recipient.id), "recipient");
+  },
+});
+
+export const setRecipientStatusOperation = defineOperation({
+  operationId: "setRecipientStatus",
+  method: "POST",
+  path: "/api/v1/recipients/{recipientId}/status",
+  summary: "Pause or resume a recipient",
+  tag: "Recipients",
+  scope: "WRITE",
+  params: RecipientParams,
+  body: RecipientStatusSchema.strict(),
+  response: R.Recipient,
+  errors: [404],
+  async run(ctx, { params, body }) {
+    const before = await loaded(getRecipientView(ctx.db.prisma, ctx.organizationId, params.recipientId), "recipient");
+    const updated = await ctx.db.prisma.$transaction(async (tx) => {
+      const changed = await setRecipientStatus(tx, { organizationId: ctx.organizationId, recipientId: params.recipientId, status: body.status });
+      await auditAsKey(tx, ctx, body.status === "PAUSED" ? "recipient.paused" : "recipient.resumed", "recipient", changed.id, { from: before.status, to: changed.status });
+      return changed;
+    });
+    return loaded(getRecipientView(ctx.db.prisma, ctx.organizationId, updated.id), "recipient");
+  },
+});
+
+// ------------------------------------------------------------------ policies
+
+/** The console's version schema in base units (scale 0), strict, with a JSON boolean instead of a checkbox. */
+const PolicyVersionBody = policyVersionInputSchema(0)
+  .safeExtend({
+    requireVerifiedRecipients: z.boolean().default(false),
+    rules: z.array(policyRuleSchema(0).strict()).min(1, { error: "Add at least one rule." }).max(1_000),
+  })
+  .strict();
+
+export const createPolicyVersionOperation = defineOperation({
+  operationId: "createPolicyVersion",
+  method: "POST",
+  path: "/api/v1/policy-versions",
+  summary: "Create a DRAFT version of a payout policy (the policy is created on first use); amounts in token base units",
+  tag: "Policies",
+  scope: "WRITE",
+  body: PolicyVersionBody,
+  response: R.PolicyVersion,
+  status: 201,
+  errors: [422],
+  async run(ctx, { body }) {
+    const version = await createPolicyVersion(ctx.db.prisma, {
+      organizationId: ctx.organizationId,
+      policyName: body.policyName,
+      requireVerifiedRecipients: body.requireVerifiedRecipients,
+      payoutSchedule: body.payoutSchedule,
+      rules: body.rules,
+    });
+    await auditAsKey(ctx.db.prisma, ctx, "policy.version_created", "payout_policy_version", version.id, { policy: body.policyName, version: version.version, rules: body.rules.length });
+    return loaded(getPolicyVersionView(ctx.db.prisma, ctx.organizationId, version.id), "policy version");
+  },
+});
+
+export const activatePolicyVersionOperation = defineOperation({
+  operationId: "activatePolicyVersion",
+  method: "POST",
+  path: "/api/v1/policy-versions/{versionId}/activate",
+  summary: "Make a DRAFT version the organization's active one (the active version before it is retired)",
+  tag: "Policies",
+  scope: "WRITE",
+  params: VersionParams,
+  response: R.PolicyVersion,
+  errors: [404],
+  async run(ctx, { params }) {
+    await activatePolicyVersion(ctx.db.prisma, { organizationId: ctx.organizationId, versionId: params.versionId });
+    await auditAsKey(ctx.db.prisma, ctx, "policy.activated_by_api_key", "payout_policy_version", params.versionId, {});
+    return loaded(getPolicyVersionView(ctx.db.prisma, ctx.organizationId, params.versionId), "policy version");
+  },
+});
+
+// ------------------------------------------------------------------ payout runs
+
+const runDetail = (ctx: ApiContext, runId: string) => loaded(getPayoutRunView(ctx.db.prisma, ctx.db, ctx.organizationId, runId), "payout run");
+
+/** Another organization's run is a 404 before anything else is asked (settlement being off included). */
+async function ownRun(ctx: ApiContext, runId: string): Promise<void> {
+  if (!(await runInOrganization(ctx.db.prisma, ctx.organizationId, runId))) throw ApiError.of("NOT_FOUND", "no such payout run in this organization");
+}
+
+const Comment = z.string().trim().max(1000);
+
+export const simulatePayoutRunOperation = defineOperation({
+  operationId: "simulatePayoutRun",
+  method: "POST",
+  path: "/api/v1/payout-runs/{runId}/simulate",
+  summary: "Simulate the run's batches on chain as the executor would send them (reads only; nothing is signed or written)",
+  tag: "Payout runs",
+  scope: "READ",
+  params: RunParams,
+  response: R.RunSimulation,
+  errors: [404, 409, 503],
+  async run(ctx, { params }) {
+    await ownRun(ctx, params.runId);
+    const simulation = await previewRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId });
+    return JSON.parse(JSON.stringify(simulation, (_key, value) => (typeof value === "bigint" ? value.toString() : value)));
+  },
+});
+
+export const approvePayoutRunOperation = defineOperation({
+  operationId: "approvePayoutRun",
+  method: "POST",
+  path: "/api/v1/payout-runs/{runId}/approve",
+  summary: "Approve a READY run as this key: above the approval threshold a second, different principal (an operator or another key) must approve too",
+  tag: "Payout runs",
+  scope: "WRITE",
+  params: RunParams,
+  body: z.strictObject({ comment: Comment.optional() }),
+  response: R.PayoutRunDetail,
+  errors: [403, 404, 409, 503],
+  async run(ctx, { params, body }) {
+    await ownRun(ctx, params.runId);
+    await approveRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId, comment: body.comment });
+    return runDetail(ctx, params.runId);
+  },
+});
+
+export const rejectPayoutRunOperation = defineOperation({
+  operationId: "rejectPayoutRun",
+  method: "POST",
+  path: "/api/v1/payout-runs/{runId}/reject",
+  summary: "Reject a READY run: it can no longer be approved, only cancelled",
+  tag: "Payout runs",
+  scope: "WRITE",
+  params: RunParams,
+  body: z.strictObject({ comment: Comment.min(1) }),
+  response: R.PayoutRunDetail,
+  errors: [403, 404, 409],
+  async run(ctx, { params, body }) {
+    await ownRun(ctx, params.runId);
+    await rejectRun({ db: ctx.db }, principalOf(ctx.principal), { runId: params.runId, comment: body.comment });
+    return runDetail(ctx, params.runId);
+  },
+});
+
+export const cancelPayoutRunOperation = defineOperation({
+  operationId: "cancelPayoutRun",
+  method: "POST",
+  path: "/api/v1/payout-runs/{runId}/cancel",
+  summary: "Cancel a READY or FAILED run",
+  tag: "Payout runs",
+  scope: "WRITE",
+  params: RunParams,
+  body: z.strictObject({ reason: Comment.min(1) }),
+  response: R.PayoutRunDetail,
+  errors: [403, 404, 409],
+  async run(ctx, { params, body }) {
+    await ownRun(ctx, params.runId);
+    await cancelRun({ db: ctx.db }, principalOf(ctx.principal), { runId: params.runId, reason: body.reason });
+    return runDetail(ctx, params.runId);
+  },
+});
+
+export const executePayoutRunOperation = defineOperation({
+  operationId: "executePayoutRun",
+  method: "POST",
+  path: "/api/v1/payout-runs/{runId}/execute",
+  summary: "Send an APPROVED or EXECUTING run to the executors again (its open batches are queued; a batch is never paid twice)",
+  tag: "Payout runs",
+  scope: "WRITE",
+  params: RunParams,
+  response: R.PayoutRunDetail,
+  status: 202,
+  errors: [403, 404, 409, 503],
+  async run(ctx, { params }) {
+    await ownRun(ctx, params.runId);
+    await executeRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId });
+    return runDetail(ctx, params.runId);
+  },
+});
+
+export const retryPayoutRunOperation = defineOperation({
+  operationId: "retryPayoutRun",
+  method: "POST",
+  path: "/api/v1/payout-runs/{runId}/retry",
+  summary: "Retry a PARTIAL or FAILED run's failed batches (settled batches are never touched)",
+  tag: "Payout runs",
+  scope: "WRITE",
+  params: RunParams,
+  response: R.PayoutRunDetail,
+  status: 202,
+  errors: [403, 404, 409, 503],
+  async run(ctx, { params }) {
+    await ownRun(ctx, params.runId);
+    await retryRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId });
+    return runDetail(ctx, params.runId);
+  },
+});
+
+// ------------------------------------------------------------------ exports
+
+export const exportCsvOperation = defineOperation({
+  operationId: "exportCsv",
+  method: "GET",
+  path: "/api/v1/exports/{kind}",
+  summary: "Payments or payout transfers of a date range (both days included, in the organization's time zone) as CSV",
+  tag: "Exports",
+  scope: "READ",
+  params: z.strictObject({ kind: z.enum(EXPORT_KINDS) }),
+  query: ExportRangeSchema.strict(),
+  response: z.string(),
+  produces: "text/csv",
+  async run(ctx, { params, query }) {
+    const organization = await ctx.db.prisma.organization.findUniqueOrThrow({ where: { id: ctx.organizationId }, select: { timeZone: true } });
+    return csvExportResponse(ctx.db, params.kind, ctx.organizationId, new URLSearchParams(query), organization.timeZone);
+  },
+});
