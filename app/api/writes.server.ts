@@ -56,10 +56,8 @@ export const createRecipientOperation = defineOperation({
   status: 201,
   errors: [422],
   async run(ctx, { body }) {
-    const mint = body.tokenAccount ? null : getChainRuntime()?.treasury?.mint.toBase58();
-    if (!body.tokenAccount && !mint) {
-      throw new ApiError(422, "RECIPIENT_MINT_UNKNOWN", "no payout token is configured, so the token account cannot be derived: give tokenAccount", "tokenAccount");
-    }
+    // The token account is given, or derived for the deployment's payout mint (none configured: RECIPIENT_MINT_UNKNOWN, 422).
+    const mint = body.tokenAccount ? null : (getChainRuntime()?.treasury?.mint.toBase58() ?? null);
     const recipient = await ctx.db.prisma.$transaction(async (tx) => {
       const created = await createRecipient(tx, {
         organizationId: ctx.organizationId,
@@ -67,9 +65,7 @@ export const createRecipientOperation = defineOperation({
         walletAddress: body.walletAddress,
         walletKind: body.walletKind,
         tokenAccount: body.tokenAccount,
-        // createRecipient derives the token account from the mint only when none is given; with an explicit
-        // token account and no payout token configured (a ledger without a chain) any valid address does.
-        mint: mint ?? body.tokenAccount!,
+        mint,
       });
       await auditAsKey(tx, ctx, "recipient.created", "recipient", created.id, { name: created.name, wallet: created.walletAddress, tokenAccount: created.tokenAccount });
       return created;
@@ -128,6 +124,8 @@ export const createPolicyVersionOperation = defineOperation({
       requireVerifiedRecipients: body.requireVerifiedRecipients,
       payoutSchedule: body.payoutSchedule,
       rules: body.rules,
+      // A stale edit (another version saved since the one the client read) is refused: POLICY_VERSION_CONFLICT, 409.
+      basedOnVersion: body.basedOnVersion,
     });
     await auditAsKey(ctx.db.prisma, ctx, "policy.version_created", "payout_policy_version", version.id, { policy: body.policyName, version: version.version, rules: body.rules.length });
     return loaded(getPolicyVersionView(ctx.db.prisma, ctx.organizationId, version.id), "policy version");
@@ -145,8 +143,7 @@ export const activatePolicyVersionOperation = defineOperation({
   response: R.PolicyVersion,
   errors: [404],
   async run(ctx, { params }) {
-    await activatePolicyVersion(ctx.db.prisma, { organizationId: ctx.organizationId, versionId: params.versionId });
-    await auditAsKey(ctx.db.prisma, ctx, "policy.activated_by_api_key", "payout_policy_version", params.versionId, {});
+    await activatePolicyVersion(ctx.db.prisma, { organizationId: ctx.organizationId, versionId: params.versionId, actorType: "API_KEY", actorId: ctx.principal.prefix });
     return loaded(getPolicyVersionView(ctx.db.prisma, ctx.organizationId, params.versionId), "policy version");
   },
 });
@@ -179,94 +176,76 @@ export const simulatePayoutRunOperation = defineOperation({
   },
 });
 
-export const approvePayoutRunOperation = defineOperation({
-  operationId: "approvePayoutRun",
-  method: "POST",
-  path: "/api/v1/payout-runs/{runId}/approve",
+/**
+ * A run action (the console's run-actions.server.ts call) as a write operation: the run must be the key's
+ * organization's (404 first), the action acts as the key, and the answer is the run as it is afterwards.
+ */
+function runAction<B extends z.ZodType>(spec: {
+  action: "approve" | "reject" | "cancel" | "execute" | "retry";
+  summary: string;
+  body?: B;
+  status?: 200 | 202;
+  errors: readonly number[];
+  act(ctx: ApiContext, principal: RunPrincipal, runId: string, body: z.infer<B>): Promise<unknown>;
+}) {
+  return defineOperation({
+    operationId: `${spec.action}PayoutRun`,
+    method: "POST",
+    path: `/api/v1/payout-runs/{runId}/${spec.action}`,
+    summary: spec.summary,
+    tag: "Payout runs",
+    scope: "WRITE",
+    params: RunParams,
+    body: spec.body,
+    response: R.PayoutRunDetail,
+    status: spec.status,
+    errors: spec.errors,
+    async run(ctx, { params, body }) {
+      await ownRun(ctx, params.runId);
+      await spec.act(ctx, principalOf(ctx.principal), params.runId, body as z.infer<B>);
+      return runDetail(ctx, params.runId);
+    },
+  });
+}
+
+export const approvePayoutRunOperation = runAction({
+  action: "approve",
   summary: "Approve a READY run as this key: above the approval threshold a second, different principal (an operator or another key) must approve too",
-  tag: "Payout runs",
-  scope: "WRITE",
-  params: RunParams,
   body: z.strictObject({ comment: Comment.optional() }),
-  response: R.PayoutRunDetail,
   errors: [403, 404, 409, 503],
-  async run(ctx, { params, body }) {
-    await ownRun(ctx, params.runId);
-    await approveRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId, comment: body.comment });
-    return runDetail(ctx, params.runId);
-  },
+  act: async (_ctx, principal, runId, body) => approveRun(await runActionDeps(), principal, { runId, comment: body.comment }),
 });
 
-export const rejectPayoutRunOperation = defineOperation({
-  operationId: "rejectPayoutRun",
-  method: "POST",
-  path: "/api/v1/payout-runs/{runId}/reject",
+export const rejectPayoutRunOperation = runAction({
+  action: "reject",
   summary: "Reject a READY run: it can no longer be approved, only cancelled",
-  tag: "Payout runs",
-  scope: "WRITE",
-  params: RunParams,
   body: z.strictObject({ comment: Comment.min(1) }),
-  response: R.PayoutRunDetail,
   errors: [403, 404, 409],
-  async run(ctx, { params, body }) {
-    await ownRun(ctx, params.runId);
-    await rejectRun({ db: ctx.db }, principalOf(ctx.principal), { runId: params.runId, comment: body.comment });
-    return runDetail(ctx, params.runId);
-  },
+  act: (ctx, principal, runId, body) => rejectRun({ db: ctx.db }, principal, { runId, comment: body.comment }),
 });
 
-export const cancelPayoutRunOperation = defineOperation({
-  operationId: "cancelPayoutRun",
-  method: "POST",
-  path: "/api/v1/payout-runs/{runId}/cancel",
+export const cancelPayoutRunOperation = runAction({
+  action: "cancel",
   summary: "Cancel a READY or FAILED run",
-  tag: "Payout runs",
-  scope: "WRITE",
-  params: RunParams,
   body: z.strictObject({ reason: Comment.min(1) }),
-  response: R.PayoutRunDetail,
   errors: [403, 404, 409],
-  async run(ctx, { params, body }) {
-    await ownRun(ctx, params.runId);
-    await cancelRun({ db: ctx.db }, principalOf(ctx.principal), { runId: params.runId, reason: body.reason });
-    return runDetail(ctx, params.runId);
-  },
+  act: (ctx, principal, runId, body) => cancelRun({ db: ctx.db }, principal, { runId, reason: body.reason }),
 });
 
-export const executePayoutRunOperation = defineOperation({
-  operationId: "executePayoutRun",
-  method: "POST",
-  path: "/api/v1/payout-runs/{runId}/execute",
+export const executePayoutRunOperation = runAction({
+  action: "execute",
   summary: "Send an APPROVED or EXECUTING run to the executors again (its open batches are queued; a batch is never paid twice)",
-  tag: "Payout runs",
-  scope: "WRITE",
-  params: RunParams,
-  response: R.PayoutRunDetail,
   status: 202,
   errors: [403, 404, 409, 503],
-  async run(ctx, { params }) {
-    await ownRun(ctx, params.runId);
-    await executeRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId });
-    return runDetail(ctx, params.runId);
-  },
+  act: async (_ctx, principal, runId) => executeRun(await runActionDeps(), principal, { runId }),
 });
 
-export const retryPayoutRunOperation = defineOperation({
-  operationId: "retryPayoutRun",
-  method: "POST",
-  path: "/api/v1/payout-runs/{runId}/retry",
+export const retryPayoutRunOperation = runAction({
+  action: "retry",
   summary: "Retry a PARTIAL or FAILED run's failed batches (settled batches are never touched)",
-  tag: "Payout runs",
-  scope: "WRITE",
-  params: RunParams,
-  response: R.PayoutRunDetail,
   status: 202,
   errors: [403, 404, 409, 503],
-  async run(ctx, { params }) {
-    await ownRun(ctx, params.runId);
-    await retryRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId });
-    return runDetail(ctx, params.runId);
-  },
+  act: async (_ctx, principal, runId) => retryRun(await runActionDeps(), principal, { runId }),
 });
 
 // ------------------------------------------------------------------ exports

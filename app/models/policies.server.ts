@@ -167,7 +167,11 @@ export const POLICY_FIXABLE_HOLDS = ["NO_ACTIVE_POLICY", "RULE_"] as const;
  * for want of a (fitting) policy are asked again in the same transaction: the payout-run worker compiles
  * them under the new version (it finds them at its next poll).
  */
-export async function activatePolicyVersion(prisma: PrismaClient, args: { organizationId: string; versionId: string; actorId?: string }) {
+export async function activatePolicyVersion(
+  prisma: PrismaClient,
+  /** actorType API_KEY: the operator API's key, named by its prefix in `actorId`. */
+  args: { organizationId: string; versionId: string; actorId?: string; actorType?: "OPERATOR" | "API_KEY" },
+) {
   return prisma.$transaction(async (tx) => {
     const version = await tx.payoutPolicyVersion.findFirst({ where: { id: args.versionId, organizationId: args.organizationId } });
     if (!version) throw new PolicyModelError("POLICY_NOT_FOUND", "no such policy version in this organization");
@@ -184,7 +188,7 @@ export async function activatePolicyVersion(prisma: PrismaClient, args: { organi
     await tx.auditLog.create({
       data: {
         organizationId: args.organizationId,
-        actorType: "OPERATOR",
+        actorType: args.actorType ?? "OPERATOR",
         actorId: args.actorId ?? null,
         action: "policy.activated",
         entityType: "payout_policy_version",
