@@ -208,7 +208,7 @@ export const RunSimulation = z
         tokenAccountsCreated: z.array(SimulatedRecipient),
       }),
     ),
-    setup: z.strictObject({ tokenAccounts: z.int(), tokenAccountRentLamports: MoneyString, lookupTableAddresses: z.int() }),
+    setup: z.strictObject({ tokenAccounts: z.int(), tokenAccountRentLamports: MoneyString, tokenAccountFeeLamports: MoneyString, lookupTableAddresses: z.int() }),
     estimatedLamports: MoneyString,
     ok: z.boolean(),
     simulatedAt: Timestamp,

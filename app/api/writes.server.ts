@@ -12,6 +12,7 @@ import { RecipientCreateSchema, RecipientStatusSchema } from "~/models/recipient
 import { createRecipient, setRecipientStatus } from "~/models/recipients.server";
 import { approveRun, cancelRun, executeRun, previewRun, rejectRun, retryRun, runActionDeps, type RunPrincipal } from "~/models/run-actions.server";
 import { getChainRuntime } from "~/settlement/chain-runtime.server";
+import type { RunSimulation, SimulatedRecipient } from "~/settlement/run-simulation.server";
 import { ApiError } from "./errors.server";
 import { defineOperation, type ApiContext } from "./handler.server";
 import * as R from "./resources";
@@ -152,6 +153,48 @@ export const activatePolicyVersionOperation = defineOperation({
 
 const runDetail = (ctx: ApiContext, runId: string) => loaded(getPayoutRunView(ctx.db.prisma, ctx.db, ctx.organizationId, runId), "payout run");
 
+const text = (amount: bigint) => amount.toString();
+const textOrNull = (amount: bigint | null) => (amount === null ? null : amount.toString());
+const recipientOf = (r: SimulatedRecipient) => ({ ...r, amount: text(r.amount) });
+
+/** The simulation field by field (amounts as decimal strings): the answer is its schema, whatever else the model grows. */
+function simulationView(s: RunSimulation): z.input<typeof R.RunSimulation> {
+  return {
+    runId: s.runId,
+    status: s.status,
+    tokenDecimals: s.tokenDecimals,
+    totalTransfers: text(s.totalTransfers),
+    vault: { address: s.vault.address, balance: textOrNull(s.vault.balance) },
+    vaultShortBy: text(s.vaultShortBy),
+    batches: s.batches.map((b) => ({
+      index: b.index,
+      version: b.version,
+      recipients: b.recipients,
+      total: text(b.total),
+      planHash: b.planHash,
+      success: b.success,
+      computeUnits: b.computeUnits,
+      computeUnitLimit: b.computeUnitLimit,
+      priorityMicroLamports: textOrNull(b.priorityMicroLamports),
+      feeLamports: textOrNull(b.feeLamports),
+      splitRecordRentLamports: text(b.splitRecordRentLamports),
+      error: b.error,
+      note: b.note,
+      heldOut: b.heldOut.map(recipientOf),
+      tokenAccountsCreated: b.tokenAccountsCreated.map(recipientOf),
+    })),
+    setup: {
+      tokenAccounts: s.setup.tokenAccounts,
+      tokenAccountRentLamports: text(s.setup.tokenAccountRentLamports),
+      tokenAccountFeeLamports: text(s.setup.tokenAccountFeeLamports),
+      lookupTableAddresses: s.setup.lookupTableAddresses,
+    },
+    estimatedLamports: text(s.estimatedLamports),
+    ok: s.ok,
+    simulatedAt: s.simulatedAt,
+  };
+}
+
 /** Another organization's run is a 404 before anything else is asked (settlement being off included). */
 async function ownRun(ctx: ApiContext, runId: string): Promise<void> {
   if (!(await runInOrganization(ctx.db.prisma, ctx.organizationId, runId))) throw ApiError.of("NOT_FOUND", "no such payout run in this organization");
@@ -171,8 +214,7 @@ export const simulatePayoutRunOperation = defineOperation({
   errors: [404, 409, 503],
   async run(ctx, { params }) {
     await ownRun(ctx, params.runId);
-    const simulation = await previewRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId });
-    return JSON.parse(JSON.stringify(simulation, (_key, value) => (typeof value === "bigint" ? value.toString() : value)));
+    return simulationView(await previewRun(await runActionDeps(), principalOf(ctx.principal), { runId: params.runId }));
   },
 });
 
