@@ -127,8 +127,10 @@ export const createPolicyVersionOperation = defineOperation({
       rules: body.rules,
       // A stale edit (another version saved since the one the client read) is refused: POLICY_VERSION_CONFLICT, 409.
       basedOnVersion: body.basedOnVersion,
+      // Audited in the version's own transaction, as the key.
+      actorType: "API_KEY",
+      actorId: ctx.principal.prefix,
     });
-    await auditAsKey(ctx.db.prisma, ctx, "policy.version_created", "payout_policy_version", version.id, { policy: body.policyName, version: version.version, rules: body.rules.length });
     return loaded(getPolicyVersionView(ctx.db.prisma, ctx.organizationId, version.id), "policy version");
   },
 });

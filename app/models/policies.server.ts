@@ -62,6 +62,8 @@ export async function createPolicyVersion(
     basedOnVersion?: number;
     /** Who saves it, for the audit trail (omitted by seeds and tests, which audit nothing). */
     actorId?: string;
+    /** API_KEY: the operator API's key, named by its prefix in `actorId`. */
+    actorType?: "OPERATOR" | "API_KEY";
   },
 ) {
   const payoutSchedule = args.payoutSchedule ?? "INSTANT";
@@ -139,7 +141,7 @@ export async function createPolicyVersion(
         await tx.auditLog.create({
           data: {
             organizationId: args.organizationId,
-            actorType: "OPERATOR",
+            actorType: args.actorType ?? "OPERATOR",
             actorId: args.actorId,
             action: "policy.version_created",
             entityType: "payout_policy_version",
