@@ -1,6 +1,7 @@
 // `npm run operator -- api-key ...` as a person runs it: a separate process while this test (standing in for
 // `npm start`) holds the embedded data directory. The new key is printed once, alone on stdout, and stored
 // only as its hash; it authenticates until `api-key revoke <prefix>`; bad arguments are refused with usage.
+// Also on a real PostgreSQL (the database DATABASE_URL names, as the app's role when there are two).
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -8,6 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY_PATTERN, authenticateApiKey, hashApiKey } from "~/models/api-keys.server";
 import { migrateDatabase, openDatabase, type Database } from "~/utils/db.server";
+import { postgresTarget, realPostgresUrl } from "../setup/databases";
 
 const TSX = path.resolve("node_modules/.bin/tsx");
 const CLI_TEST_TIMEOUT_MS = 300_000;
@@ -86,6 +88,33 @@ describe("npm run operator -- api-key on the embedded database", () => {
       expect(wholeKey.code).toBe(2);
       expect(wholeKey.stderr).toContain("give the key's prefix");
       expect(await holder.prisma.apiKey.count()).toBe(before);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+});
+
+describe.runIf(realPostgresUrl())("npm run operator -- api-key on PostgreSQL", () => {
+  let db: Awaited<ReturnType<typeof postgresTarget.create>>;
+  beforeAll(async () => {
+    db = await postgresTarget.create();
+    await db.prisma.organization.create({ data: { slug: "pg-org", name: "PG" } });
+  });
+  afterAll(async () => {
+    await db?.destroy();
+  });
+
+  it(
+    "creates a key in the database DATABASE_URL names and revokes it by prefix",
+    async () => {
+      const env = { DATABASE_URL: db.url, DATABASE_MIGRATION_URL: undefined, LOG_LEVEL: "silent" };
+      const created = await operatorCli(["api-key", "create", "--org", "pg-org", "--scope", "read"], env);
+      expect(created.code).toBe(0);
+      const key = created.stdout.trim();
+      expect(key).toMatch(API_KEY_PATTERN);
+      expect((await authenticateApiKey(db.prisma, key))?.scope).toBe("READ");
+      const revoked = await operatorCli(["api-key", "revoke", key.slice(0, 16)], env);
+      expect(revoked.code).toBe(0);
+      expect(await authenticateApiKey(db.prisma, key)).toBeNull();
     },
     CLI_TEST_TIMEOUT_MS,
   );
