@@ -148,7 +148,7 @@ export default function ApiReference() {
           {operations.map((o) => (
             <li key={o.id}>
               <a href={`#${o.id}`}>
-                <code>{`${o.method} ${o.path}`}</code>
+                <code className="wrap">{`${o.method} ${o.path}`}</code>
               </a>{" "}
               <span className="muted">{o.summary}</span>
             </li>
@@ -163,7 +163,7 @@ export default function ApiReference() {
             .map((o) => (
               <article key={o.id} id={o.id} className="card" data-operation={o.id}>
                 <h3>
-                  <code>{`${o.method} ${o.path}`}</code>
+                  <code className="wrap">{`${o.method} ${o.path}`}</code>
                 </h3>
                 <p>
                   {`${o.summary}. `}

@@ -104,6 +104,8 @@ describe("console reading pages in a browser", () => {
         ["treasury", "/console/treasury"],
         ["audit", "/console/audit"],
         ["exports", "/console/exports"],
+        ["api", "/console/api"],
+        ["api-keys", "/console/api-keys"],
       ] as const) {
         await page.goto(`${server.url}${pathname}`);
         await page.locator("h1").waitFor();
