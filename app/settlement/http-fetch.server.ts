@@ -1,7 +1,8 @@
 // The HTTP under the chain client: a `fetch` on node:http / node:https with keep-alive agents.
 // web3.js takes any fetch; Node's built-in one (undici) costs about three times the CPU per JSON-RPC call
 // (bench:chain measures both side by side), and on a two-core machine the client's CPU is what limits
-// the executor's reads. Only what JSON-RPC needs: a method, headers, a string body, an AbortSignal.
+// the executor's reads. Only what JSON-RPC needs: a method, headers, a string body, an AbortSignal; the
+// answer is a TextResponse (what JSON-RPC clients read of a Response).
 import http from "node:http";
 import https from "node:https";
 
@@ -19,13 +20,46 @@ function headerList(headers: RequestInit["headers"]): Record<string, string> {
   return { ...(headers as Record<string, string>) };
 }
 
-function responseHeaders(raw: http.IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+/**
+ * The part of a fetch `Response` that JSON-RPC clients read (web3.js: ok, status, statusText, text();
+ * typedRpcFetch: headers.get too), over a body already read. A WHATWG Response costs ~11 µs to build
+ * and as much to read once more, several times a call's own client-side work here: bench:chain's reads
+ * are client-bound on two cores.
+ */
+export class TextResponse {
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    private readonly body: string,
+    headers: http.IncomingHttpHeaders | { get(name: string): string | null },
+  ) {
+    this.ok = status >= 200 && status < 300;
+    this.headers =
+      typeof (headers as { get?: unknown }).get === "function"
+        ? (headers as { get(name: string): string | null })
+        : {
+            get(name: string) {
+              const value = (headers as http.IncomingHttpHeaders)[name.toLowerCase()];
+              if (value === undefined) return null;
+              return Array.isArray(value) ? value.join(", ") : value;
+            },
+          };
   }
-  return headers;
+
+  async text(): Promise<string> {
+    return this.body;
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.body);
+  }
+
+  /** Typed as what `fetch` returns, for the callers (web3.js) that take one. */
+  asResponse(): Response {
+    return this as unknown as Response;
+  }
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -66,10 +100,8 @@ export function keepAliveFetch(options: KeepAliveFetchOptions = {}): FetchLike {
         res.on("error", reject);
         res.on("end", () => {
           signal?.removeEventListener("abort", onAbort);
-          const status = res.statusCode ?? 502;
-          // A Response cannot carry a 1xx or a body on 204/304; JSON-RPC answers are neither.
-          const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-          resolve(new Response(body, { status, statusText: res.statusMessage ?? "", headers: responseHeaders(res.headers) }));
+          const body = Buffer.concat(chunks).toString("utf8");
+          resolve(new TextResponse(res.statusCode ?? 502, res.statusMessage ?? "", body, res.headers).asResponse());
         });
       });
       const onAbort = () => {
