@@ -106,6 +106,7 @@ describe("console reading pages in a browser", () => {
         ["exports", "/console/exports"],
         ["api", "/console/api"],
         ["api-keys", "/console/api-keys"],
+        ["team", "/console/team"],
       ] as const) {
         await page.goto(`${server.url}${pathname}`);
         await page.locator("h1").waitFor();
