@@ -1,5 +1,6 @@
 // Form pieces of the console and the sign-in pages: labelled fields whose error (from the same zod schema
 // the server parses with) sits beside the field and is announced with it, and the CSRF token field.
+import { Form } from "@remix-run/react";
 import type { ReactNode } from "react";
 
 /** A field's error, beside it and named by its aria-describedby (`<id>-error`). */
@@ -13,6 +14,39 @@ function FieldError({ id, error }: { id: string; error?: string }) {
 
 export function CsrfInput({ token }: { token: string }) {
   return <input type="hidden" name="csrf" value={token} />;
+}
+
+/**
+ * A row action: a one-button form posting `intent` about one thing (`fields`, e.g. its id) with the CSRF
+ * token. `ariaLabel` names what the button acts on, since a table repeats the same label on every row.
+ */
+export function IntentButton({
+  csrf,
+  intent,
+  fields,
+  label,
+  ariaLabel,
+  danger = false,
+}: {
+  csrf: string;
+  intent: string;
+  fields: Record<string, string>;
+  label: string;
+  ariaLabel?: string;
+  danger?: boolean;
+}) {
+  return (
+    <Form method="post" className="inline">
+      <CsrfInput token={csrf} />
+      <input type="hidden" name="intent" value={intent} />
+      {Object.entries(fields).map(([name, value]) => (
+        <input key={name} type="hidden" name={name} value={value} />
+      ))}
+      <button type="submit" className={danger ? "secondary danger" : "secondary"} aria-label={ariaLabel}>
+        {label}
+      </button>
+    </Form>
+  );
 }
 
 interface FieldProps {

@@ -4,7 +4,7 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { CsrfInput, Field, FormAlert } from "~/components/console-form";
+import { CsrfInput, Field, FormAlert, IntentButton } from "~/components/console-form";
 import { LocalTime } from "~/components/local-time";
 import { apiKeyKind, ApiKeyError, createApiKey, listApiKeys, NewApiKeySchema, revokeApiKey } from "~/models/api-keys.server";
 import { fieldErrors, roleAtLeast } from "~/models/operators.server";
@@ -149,14 +149,7 @@ export default function ApiKeys() {
                   {isAdmin ? (
                     <td>
                       {k.revokedAt ? null : (
-                        <Form method="post" className="inline">
-                          <CsrfInput token={csrf} />
-                          <input type="hidden" name="intent" value="revoke" />
-                          <input type="hidden" name="keyId" value={k.id} />
-                          <button type="submit" className="secondary danger" aria-label={`Revoke the key ${k.name} (${k.prefix})`}>
-                            Revoke
-                          </button>
-                        </Form>
+                        <IntentButton csrf={csrf} intent="revoke" fields={{ keyId: k.id }} label="Revoke" ariaLabel={`Revoke the key ${k.name} (${k.prefix})`} danger />
                       )}
                     </td>
                   ) : null}

@@ -4,7 +4,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { CsrfInput, Field, FormAlert, RoleSelect } from "~/components/console-form";
+import { CsrfInput, Field, FormAlert, RoleSelect, IntentButton } from "~/components/console-form";
 import { isOwnSession, revokeAllSessions, revokeOperatorSessionsInOrganization, revokeSessionInOrganization } from "~/models/operator-sessions.server";
 import {
   ChangeRoleSchema,
@@ -201,22 +201,8 @@ export default function Team() {
                         </Form>
                         {o.id !== me.id ? (
                           <>
-                            <Form method="post" className="inline">
-                              <CsrfInput token={csrf} />
-                              <input type="hidden" name="intent" value="revoke-operator-sessions" />
-                              <input type="hidden" name="operatorId" value={o.id} />
-                              <button type="submit" className="secondary" aria-label={`Sign ${o.email} out everywhere`}>
-                                Sign out everywhere
-                              </button>
-                            </Form>
-                            <Form method="post" className="inline">
-                              <CsrfInput token={csrf} />
-                              <input type="hidden" name="intent" value="disable" />
-                              <input type="hidden" name="operatorId" value={o.id} />
-                              <button type="submit" className="secondary danger" aria-label={`Disable ${o.email}`}>
-                                Disable
-                              </button>
-                            </Form>
+                            <IntentButton csrf={csrf} intent="revoke-operator-sessions" fields={{ operatorId: o.id }} label="Sign out everywhere" ariaLabel={`Sign ${o.email} out everywhere`} />
+                            <IntentButton csrf={csrf} intent="disable" fields={{ operatorId: o.id }} label="Disable" ariaLabel={`Disable ${o.email}`} danger />
                           </>
                         ) : null}
                       </div>
@@ -260,14 +246,7 @@ export default function Team() {
                   <td className="muted">{time(i.expiresAt)}</td>
                   {isAdmin ? (
                     <td>
-                      <Form method="post" className="inline">
-                        <CsrfInput token={csrf} />
-                        <input type="hidden" name="intent" value="revoke-invitation" />
-                        <input type="hidden" name="invitationId" value={i.id} />
-                        <button type="submit" className="secondary" aria-label={`Withdraw the invitation of ${i.email}`}>
-                          Withdraw
-                        </button>
-                      </Form>
+                      <IntentButton csrf={csrf} intent="revoke-invitation" fields={{ invitationId: i.id }} label="Withdraw" ariaLabel={`Withdraw the invitation of ${i.email}`} />
                     </td>
                   ) : null}
                 </tr>
@@ -294,14 +273,7 @@ export default function Team() {
                   {s.userAgent ? <span className="muted"> · {s.userAgent.slice(0, 60)}</span> : null}
                 </td>
                 <td>
-                  <Form method="post" className="inline">
-                    <CsrfInput token={csrf} />
-                    <input type="hidden" name="intent" value="revoke-session" />
-                    <input type="hidden" name="sessionId" value={s.id} />
-                    <button type="submit" className="secondary">
-                      End session
-                    </button>
-                  </Form>
+                  <IntentButton csrf={csrf} intent="revoke-session" fields={{ sessionId: s.id }} label="End session" />
                 </td>
               </tr>
             ))}

@@ -5,7 +5,7 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { CsrfInput, Field, FormAlert } from "~/components/console-form";
+import { CsrfInput, Field, FormAlert, IntentButton } from "~/components/console-form";
 import { LocalTime } from "~/components/local-time";
 import { NewEndpointSchema, OUTBOUND_EVENT_DESCRIPTIONS, OUTBOUND_EVENT_TYPES } from "~/integrations/outbound-events";
 import { createEndpoint, deleteEndpoint, deliveryLog, listEndpoints, redeliver, setEndpointEnabled, WebhookEndpointError } from "~/models/outbound-webhooks.server";
@@ -168,22 +168,8 @@ export default function Webhooks() {
                       </Link>
                       {isAdmin ? (
                         <>
-                          <Form method="post" className="inline">
-                            <CsrfInput token={csrf} />
-                            <input type="hidden" name="intent" value={e.status === "ENABLED" ? "disable" : "enable"} />
-                            <input type="hidden" name="endpointId" value={e.id} />
-                            <button type="submit" className="secondary" aria-label={`${e.status === "ENABLED" ? "Disable" : "Enable"} ${e.url}`}>
-                              {e.status === "ENABLED" ? "Disable" : "Enable"}
-                            </button>
-                          </Form>
-                          <Form method="post" className="inline">
-                            <CsrfInput token={csrf} />
-                            <input type="hidden" name="intent" value="delete" />
-                            <input type="hidden" name="endpointId" value={e.id} />
-                            <button type="submit" className="secondary danger" aria-label={`Delete ${e.url}`}>
-                              Delete
-                            </button>
-                          </Form>
+                          <IntentButton csrf={csrf} intent={e.status === "ENABLED" ? "disable" : "enable"} fields={{ endpointId: e.id }} label={e.status === "ENABLED" ? "Disable" : "Enable"} ariaLabel={`${e.status === "ENABLED" ? "Disable" : "Enable"} ${e.url}`} />
+                          <IntentButton csrf={csrf} intent="delete" fields={{ endpointId: e.id }} label="Delete" ariaLabel={`Delete ${e.url}`} danger />
                         </>
                       ) : null}
                     </div>
@@ -255,14 +241,7 @@ function DeliveryLogSection({ log, csrf, mayRedeliver }: { log: Log; csrf: strin
                   <td className="muted">{d.status === "PENDING" ? <When value={d.nextAttemptAt} /> : "—"}</td>
                   {mayRedeliver ? (
                     <td>
-                      <Form method="post" className="inline">
-                        <CsrfInput token={csrf} />
-                        <input type="hidden" name="intent" value="redeliver" />
-                        <input type="hidden" name="deliveryId" value={d.id} />
-                        <button type="submit" className="secondary" aria-label={`Send ${d.webhookId} again`}>
-                          Send again
-                        </button>
-                      </Form>
+                      <IntentButton csrf={csrf} intent="redeliver" fields={{ deliveryId: d.id }} label="Send again" ariaLabel={`Send ${d.webhookId} again`} />
                     </td>
                   ) : null}
                 </tr>
