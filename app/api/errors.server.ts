@@ -3,6 +3,7 @@
 import type { z } from "zod";
 import { ApiKeyError } from "~/models/api-keys.server";
 import { ApprovalError } from "~/models/approvals.server";
+import { WebhookEndpointError } from "~/models/outbound-webhooks.server";
 import { isRunActionFailure, runActionStatus } from "~/models/run-actions.server";
 import { SettlementError } from "~/models/settlement.server";
 import { LedgerError } from "~/ledger/money";
@@ -84,6 +85,13 @@ export function domainError(error: unknown): ApiError | null {
   if (error instanceof LedgerError) {
     if (error.code.endsWith("_NOT_FOUND")) return new ApiError(404, error.code, error.message);
     return new ApiError(CONFLICT_CODES.has(error.code) ? 409 : 422, error.code, error.message);
+  }
+  // The console answers the same: a refused destination names the URL, a disabled endpoint is a conflict.
+  if (error instanceof WebhookEndpointError) {
+    if (error.code === "DESTINATION_REFUSED") return new ApiError(422, error.code, error.message, "url");
+    if (error.code === "NOT_ALLOWED") return new ApiError(403, error.code, error.message);
+    if (error.code === "ENDPOINT_NOT_ENABLED") return new ApiError(409, error.code, error.message);
+    return new ApiError(404, error.code, error.message);
   }
   // The run actions' own mapping (the console answers the same statuses): 403, 404, 409, 503.
   if (isRunActionFailure(error)) return new ApiError(runActionStatus(error), error.code, error.message);

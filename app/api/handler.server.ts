@@ -25,7 +25,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** How long a duplicate waits for the first request with its Idempotency-Key to answer. */
 const IDEMPOTENCY_WAIT_MS = 30_000;
 
-export type ApiMethod = "GET" | "POST";
+export type ApiMethod = "GET" | "POST" | "DELETE";
 
 export interface ApiContext {
   principal: ApiPrincipal;
@@ -48,7 +48,7 @@ export interface ApiOperation<P extends AnyObject = AnyObject, Q extends AnyObje
   scope: "READ" | "WRITE";
   params?: P;
   query?: Q;
-  /** POST only; an operation without one takes an empty object (or no body). */
+  /** POST only; an operation without one (and every DELETE) takes an empty object or no body. */
   body?: B;
   response: R;
   /** The success status (default 200). */
@@ -214,7 +214,7 @@ async function handle(request: Request, params: Record<string, string | undefine
     const input = {
       params: parseWith(operation.params, params),
       query: parseWith(operation.query, queryObject(new URL(request.url))),
-      body: method === "POST" ? await parseBody(request, operation) : undefined,
+      body: method === "GET" ? undefined : await parseBody(request, operation),
     };
     const idempotencyKey = request.headers.get("idempotency-key");
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {

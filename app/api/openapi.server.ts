@@ -82,7 +82,9 @@ function operationObject(operation: ApiOperation, components: Record<string, Jso
   const errorRef = convert(ErrorBody, "output", components);
   const statuses = new Set<number>([400, 401, 429, 500, ...(operation.errors ?? [])]);
   if (operation.scope === "WRITE") statuses.add(403);
-  if (operation.method === "POST") for (const status of [409, 413, 415]) statuses.add(status);
+  if (operation.method === "POST") statuses.add(409);
+  // A DELETE takes no body, and refuses one as a POST does.
+  if (operation.method !== "GET") for (const status of [413, 415]) statuses.add(status);
   const responses: Record<string, JsonSchema> = {};
   const success = operation.status ?? 200;
   responses[String(success)] =

@@ -2,6 +2,7 @@
 // describes and what the route files serve (a test checks that the two agree).
 import type { ApiOperation } from "./handler.server";
 import * as reads from "./reads.server";
+import * as webhooks from "./webhooks.server";
 import * as writes from "./writes.server";
 
 export const API_OPERATIONS: readonly ApiOperation[] = [
@@ -26,4 +27,11 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   reads.listBalances,
   reads.getTreasury,
   writes.exportCsvOperation,
+  webhooks.listWebhookEndpoints,
+  webhooks.createWebhookEndpoint,
+  webhooks.getWebhookEndpoint,
+  webhooks.updateWebhookEndpoint,
+  webhooks.deleteWebhookEndpoint,
+  webhooks.listWebhookDeliveries,
+  webhooks.redeliverWebhookDelivery,
 ] as unknown as readonly ApiOperation[];

@@ -13,7 +13,7 @@ function notFound(what: string): never {
 }
 
 /** A list call, with a cursor of another list (or organization) refused as a 400 naming `starting_after`. */
-async function listing<T>(fn: () => Promise<T>): Promise<T> {
+export async function listing<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {

@@ -2,6 +2,7 @@
 // check every response against the OpenAPI document generated from them. Amounts are decimal strings of
 // minor units (token base units for payouts, currency minor units for payments), never numbers.
 import { z } from "zod";
+import { OUTBOUND_EVENT_TYPES } from "~/integrations/outbound-events";
 import { MoneyString, Timestamp, Uuid } from "./schemas";
 
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
@@ -214,3 +215,58 @@ export const RunSimulation = z
     simulatedAt: Timestamp,
   })
   .meta({ id: "RunSimulation" });
+
+export const WEBHOOK_ENDPOINT_STATUSES = ["ENABLED", "DISABLED"] as const;
+export const WEBHOOK_DELIVERY_STATUSES = ["PENDING", "DELIVERED", "FAILED"] as const;
+
+export const WebhookEndpoint = z
+  .strictObject({
+    id: Uuid,
+    url: z.string(),
+    description: Nullable(z.string()),
+    eventTypes: z.array(z.enum(OUTBOUND_EVENT_TYPES)),
+    status: z.enum(WEBHOOK_ENDPOINT_STATUSES),
+    disabledReason: Nullable(z.string()),
+    disabledAt: Nullable(Timestamp),
+    disabledBySystem: z.boolean().meta({ description: "disabled by StableFlow after persistent failure (enable it again once the receiver is fixed)" }),
+    lastSuccessAt: Nullable(Timestamp),
+    pendingDeliveries: z.int(),
+    failedDeliveries: z.int(),
+    createdAt: Timestamp,
+  })
+  .meta({ id: "WebhookEndpoint" });
+
+export const WebhookEndpointCreated = WebhookEndpoint.extend({
+  secret: z.string().meta({ description: "the Standard Webhooks signing secret (whsec_...): answered here once, never again" }),
+}).meta({ id: "WebhookEndpointCreated" });
+
+export const WebhookEndpointDeleted = z.strictObject({ id: Uuid, deleted: z.literal(true) }).meta({ id: "WebhookEndpointDeleted" });
+
+export const WebhookDelivery = z
+  .strictObject({
+    id: Uuid,
+    endpointId: Uuid,
+    webhookId: z.string().meta({ description: "the webhook-id header: the same on every attempt and redelivery" }),
+    eventType: z.enum(OUTBOUND_EVENT_TYPES),
+    status: z.enum(WEBHOOK_DELIVERY_STATUSES),
+    attempts: z.int(),
+    lastStatusCode: Nullable(z.int()),
+    lastError: Nullable(z.string()),
+    lastAttemptAt: Nullable(Timestamp),
+    nextAttemptAt: Nullable(Timestamp),
+    deliveredAt: Nullable(Timestamp),
+    createdAt: Timestamp,
+    attemptLog: z
+      .array(
+        z.strictObject({
+          attempt: z.int(),
+          manual: z.boolean().meta({ description: "sent again on demand" }),
+          statusCode: Nullable(z.int()).meta({ description: "the receiver's HTTP status; null when it did not answer" }),
+          error: Nullable(z.string()),
+          startedAt: Timestamp,
+          durationMs: z.int(),
+        }),
+      )
+      .meta({ description: "every attempt, oldest first" }),
+  })
+  .meta({ id: "WebhookDelivery" });

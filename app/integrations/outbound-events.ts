@@ -51,14 +51,36 @@ export const EndpointUrlSchema = z
   })
   .transform((value) => new URL(value).toString());
 
+const DescriptionSchema = z.string().trim().max(200, { error: "Keep the description under 200 characters." });
+const EventTypesSchema = z
+  .array(z.enum(OUTBOUND_EVENT_TYPES, { error: "Choose events from the list." }))
+  .min(1, { error: "Choose at least one event." })
+  .transform((types) => [...new Set(types)]);
+
 export const NewEndpointSchema = z.object({
   url: EndpointUrlSchema,
-  description: z.string().trim().max(200, { error: "Keep the description under 200 characters." }).optional().transform((v) => v || undefined),
-  eventTypes: z
-    .array(z.enum(OUTBOUND_EVENT_TYPES, { error: "Choose events from the list." }))
-    .min(1, { error: "Choose at least one event." })
-    .transform((types) => [...new Set(types)]),
+  description: DescriptionSchema.optional().transform((v) => v || undefined),
+  eventTypes: EventTypesSchema,
 });
+
+/**
+ * A change to an endpoint (the operator API's update): each field optional, the same rules as registering;
+ * an empty description clears it; `enabled` disables it or enables it again (after the dispatcher stopped it too).
+ */
+export const EndpointChangesSchema = z.object({
+  url: EndpointUrlSchema.optional(),
+  description: DescriptionSchema.optional().transform((v) => (v === undefined ? undefined : v || null)),
+  eventTypes: EventTypesSchema.optional(),
+  enabled: z.boolean().optional(),
+});
+
+/** What a change takes (the schema's output; `description: null` clears it). */
+export interface EndpointChanges {
+  url?: string;
+  description?: string | null;
+  eventTypes?: OutboundEventType[];
+  enabled?: boolean;
+}
 
 /** What registering takes (the schema's output, with the description optional). */
 export interface NewEndpoint {

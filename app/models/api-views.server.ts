@@ -39,7 +39,7 @@ const text = (amount: bigint) => amount.toString();
 const textOrNull = (amount: bigint | null) => (amount === null ? null : amount.toString());
 
 /** The createdAt window and the cursor's position, as a Prisma filter (newest first, ties by id). */
-async function pageWhere(args: ListArgs, cursorAt: (id: string) => Promise<{ createdAt: Date } | null>) {
+export async function pageWhere(args: ListArgs, cursorAt: (id: string) => Promise<{ createdAt: Date } | null>) {
   const and: Prisma.RecipientWhereInput[] = [];
   if (args.created_gte) and.push({ createdAt: { gte: new Date(args.created_gte) } });
   if (args.created_lt) and.push({ createdAt: { lt: new Date(args.created_lt) } });
@@ -51,7 +51,7 @@ async function pageWhere(args: ListArgs, cursorAt: (id: string) => Promise<{ cre
   return and;
 }
 
-function pageOf<Row extends { id: string }, T>(rows: Row[], limit: number, view: (row: Row) => T): Page<T> {
+export function pageOf<Row extends { id: string }, T>(rows: Row[], limit: number, view: (row: Row) => T): Page<T> {
   const has_more = rows.length > limit;
   const kept = rows.slice(0, limit);
   return { data: kept.map(view), has_more, next_cursor: has_more ? kept[kept.length - 1]!.id : null };

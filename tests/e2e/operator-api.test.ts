@@ -18,7 +18,7 @@ const UNKNOWN_ID = "5d6c3e2a-1b4f-4c8d-9e7a-0f1b2c3d4e5f";
 
 interface Case {
   name: string;
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   path: (o: ApiOrganization) => string;
   write: boolean;
   /** Names a row of the organization (another organization's key must get a 404). */
@@ -26,7 +26,7 @@ interface Case {
   body?: (o: ApiOrganization) => unknown;
   /** A request the schema refuses, and the field it must name. */
   invalid: { path?: (o: ApiOrganization) => string; body?: unknown; field: string };
-  /** Statuses a correct request may get here (run actions without settlement: 503). */
+  /** Statuses a correct request may get here (run actions without settlement: 503). Cases run in this order. */
   ok: number[];
 }
 
@@ -114,6 +114,39 @@ const CASES: Case[] = [
   { name: "listBalances", method: "GET", path: () => "/api/v1/balances", write: false, scoped: false, invalid: { path: () => "/api/v1/balances?sort=desc", field: "sort" }, ok: [200] },
   { name: "getTreasury", method: "GET", path: () => "/api/v1/treasury", write: false, scoped: false, invalid: { path: () => "/api/v1/treasury?x=1", field: "x" }, ok: [200] },
   { name: "exportCsv", method: "GET", path: () => "/api/v1/exports/payments?from=2026-01-01&to=2026-12-31", write: false, scoped: false, invalid: { path: () => "/api/v1/exports/payments?from=2026-02-30&to=2026-03-01", field: "from" }, ok: [200] },
+  { name: "listWebhookEndpoints", method: "GET", path: () => "/api/v1/webhook-endpoints?status=ENABLED", write: false, scoped: false, invalid: { path: () => "/api/v1/webhook-endpoints?status=BROKEN", field: "status" }, ok: [200] },
+  {
+    name: "createWebhookEndpoint",
+    method: "POST",
+    path: () => "/api/v1/webhook-endpoints",
+    write: true,
+    scoped: false,
+    body: () => ({ url: "https://93.184.215.14/hooks/crm", eventTypes: ["payout_run.settled"] }),
+    invalid: { body: { url: "ftp://93.184.215.14/hooks", eventTypes: ["payout_run.settled"] }, field: "url" },
+    ok: [201],
+  },
+  { name: "getWebhookEndpoint", method: "GET", path: (o) => `/api/v1/webhook-endpoints/${o.endpointId}`, write: false, scoped: true, invalid: { path: () => "/api/v1/webhook-endpoints/nope", field: "endpointId" }, ok: [200] },
+  {
+    name: "updateWebhookEndpoint",
+    method: "POST",
+    path: (o) => `/api/v1/webhook-endpoints/${o.endpointId}`,
+    write: true,
+    scoped: true,
+    body: () => ({ description: "the CRM", eventTypes: ["payout_run.ready", "payout_run.settled"] }),
+    invalid: { body: { eventTypes: [] }, field: "eventTypes" },
+    ok: [200],
+  },
+  { name: "listWebhookDeliveries", method: "GET", path: (o) => `/api/v1/webhook-endpoints/${o.endpointId}/deliveries`, write: false, scoped: true, invalid: { path: (o) => `/api/v1/webhook-endpoints/${o.endpointId}/deliveries?limit=500`, field: "limit" }, ok: [200] },
+  {
+    name: "redeliverWebhookDelivery",
+    method: "POST",
+    path: (o) => `/api/v1/webhook-deliveries/${o.deliveryId}/redeliver`,
+    write: true,
+    scoped: true,
+    invalid: { path: (o) => `/api/v1/webhook-deliveries/${o.deliveryId}/redeliver`, body: { now: true }, field: "now" },
+    ok: [202],
+  },
+  { name: "deleteWebhookEndpoint", method: "DELETE", path: (o) => `/api/v1/webhook-endpoints/${o.endpointId}`, write: true, scoped: true, invalid: { path: () => "/api/v1/webhook-endpoints/1", field: "endpointId" }, ok: [200] },
 ];
 
 describe.each(databaseTargets())("operator API on $name", (target) => {
@@ -157,7 +190,7 @@ describe.each(databaseTargets())("operator API on $name", (target) => {
     const answer = await api.call(c.method, c.path(a), { key: b.keys.write, body: c.body?.(a) });
     expect(answer.status).toBe(404);
     expect(answer.json.error.code).toMatch(/NOT_FOUND$/);
-    for (const id of [a.id, a.runId, a.paymentId, a.policyVersionId, ...a.recipientIds]) expect(answer.text).not.toContain(id);
+    for (const id of [a.id, a.runId, a.paymentId, a.policyVersionId, a.endpointId, a.deliveryId, a.endpointSecret, ...a.recipientIds]) expect(answer.text).not.toContain(id);
     expect(await stateFingerprint(app.db)).toBe(before);
   });
 
@@ -170,11 +203,11 @@ describe.each(databaseTargets())("operator API on $name", (target) => {
   });
 
   it("lists show only the key's organization, newest first, cut by cursor", async () => {
-    for (const path of ["/api/v1/recipients", "/api/v1/payments", "/api/v1/payout-runs", "/api/v1/policy-versions", "/api/v1/balances"]) {
+    for (const path of ["/api/v1/recipients", "/api/v1/payments", "/api/v1/payout-runs", "/api/v1/policy-versions", "/api/v1/balances", "/api/v1/webhook-endpoints"]) {
       const answer = await api.call("GET", path, { key: b.keys.read });
       expect(answer.status).toBe(200);
       expect(answer.text).not.toContain(a.id);
-      for (const id of [a.runId, a.paymentId, a.policyVersionId, ...a.recipientIds]) expect(answer.text).not.toContain(id);
+      for (const id of [a.runId, a.paymentId, a.policyVersionId, a.endpointId, ...a.recipientIds]) expect(answer.text).not.toContain(id);
     }
     const first = await api.call("GET", "/api/v1/recipients?limit=1", { key: b.keys.read });
     expect(first.json.data).toHaveLength(1);
@@ -218,7 +251,14 @@ describe.each(databaseTargets())("operator API on $name", (target) => {
     expect(paused.json.status).toBe("PAUSED");
     const audit = await app.db.prisma.auditLog.findMany({ where: { organizationId: a.id, actorType: "API_KEY" } });
     expect(new Set(audit.map((row) => row.actorId))).toEqual(new Set([a.keys.write.slice(0, 16)]));
-    expect(audit.map((row) => row.action)).toEqual(expect.arrayContaining(["recipient.created", "recipient.paused", "policy.version_created", "payout_run.rejected", "payout_run.cancelled"]));
+    expect(audit.map((row) => row.action)).toEqual(
+      expect.arrayContaining([
+        "recipient.created", "recipient.paused", "policy.version_created", "payout_run.rejected", "payout_run.cancelled",
+        "webhook_endpoint.created", "webhook_endpoint.updated", "webhook_delivery.redelivered", "webhook_endpoint.deleted",
+      ]),
+    );
+    const deleted = await app.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: a.endpointId } });
+    expect(deleted).toMatchObject({ description: "the CRM", eventTypes: ["payout_run.ready", "payout_run.settled"], deletedAt: expect.any(Date) });
     // Without settlement in the process, actions that need the chain say so (503), changing nothing.
     expect(results.approvePayoutRun).toBe(503);
   });

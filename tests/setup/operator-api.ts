@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { Keypair } from "@solana/web3.js";
 import Ajv2020 from "ajv/dist/2020.js";
 import { createApiKey, revokeApiKey } from "~/models/api-keys.server";
+import { createEndpoint } from "~/models/outbound-webhooks.server";
 import type { TestDatabase } from "./databases";
 import { createTestOperator, createTestOrganization } from "./operators";
 
@@ -17,6 +18,10 @@ export interface ApiOrganization {
   policyVersionId: string;
   paymentId: string;
   runId: string;
+  /** An outbound webhook endpoint (on loopback's discard port: nothing leaves the machine) and its delivery of the run's payout_run.ready. */
+  endpointId: string;
+  endpointSecret: string;
+  deliveryId: string;
 }
 
 export interface ApiAnswer {
@@ -28,10 +33,16 @@ export interface ApiAnswer {
 
 const wallet = () => Keypair.generate().publicKey.toBase58();
 
-/** An organization with keys, two recipients, a DRAFT policy version, a payment with a delivery, a READY run. */
-export async function apiOrganization(db: TestDatabase, name: string): Promise<ApiOrganization> {
+/**
+ * An organization with keys, two recipients, a DRAFT policy version, a payment with a delivery, a READY run,
+ * and a webhook endpoint with that run's delivery; `organizationId` fills an existing organization instead
+ * (a settlement world's, whose treasury the run actions use).
+ */
+export async function apiOrganization(db: TestDatabase, name: string, options: { organizationId?: string } = {}): Promise<ApiOrganization> {
   const prisma = db.prisma;
-  const organization = await createTestOrganization(prisma, name);
+  const organization = options.organizationId
+    ? await prisma.organization.findUniqueOrThrow({ where: { id: options.organizationId } })
+    : await createTestOrganization(prisma, name);
   const admin = await createTestOperator(prisma, { organizationId: organization.id, role: "ADMIN" });
   const key = (scope: "READ" | "WRITE", label: string) => createApiKey(prisma, { organizationId: organization.id, name: label, scope, createdById: admin.id, kind: "test" });
   const write = await key("WRITE", "write");
@@ -70,12 +81,20 @@ export async function apiOrganization(db: TestDatabase, name: string): Promise<A
       status: "PROCESSED",
     },
   });
+  // Listening before the run exists: the run's insert queues its payout_run.ready to the endpoint (migration 0010).
+  const endpoint = await createEndpoint(
+    prisma,
+    { operatorId: admin.id, organizationId: organization.id, role: "ADMIN" },
+    { url: `http://127.0.0.1:9/hooks/${organization.slug}`, eventTypes: ["payout_run.ready"] },
+    { allowPrivate: true },
+  );
   // Through Prisma, not the sql tag: the served build names its prepared statements with a counter of its own,
   // and two counters on one PostgreSQL connection would collide.
   const [run] = await prisma.$queryRaw<{ id: string }[]>`
     INSERT INTO payout_runs (organization_id, kind, status, policy_version_id, token_decimals, distributable, total_transfers, treasury_remainder)
     VALUES (${organization.id}::uuid, 'SWEEP', 'READY', ${version.id}::uuid, 6, 3000000, 2500000, 500000) RETURNING id::text`;
   await prisma.payoutTransfer.create({ data: { runId: run!.id, recipientId: recipients[0]!.id, tokenAccount: recipients[0]!.tokenAccount, amount: 2_500_000n } });
+  const delivery = await prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId: endpoint.id } });
   return {
     id: organization.id,
     slug: organization.slug,
@@ -85,6 +104,9 @@ export async function apiOrganization(db: TestDatabase, name: string): Promise<A
     policyVersionId: version.id,
     paymentId: payment.id,
     runId: run!.id,
+    endpointId: endpoint.id,
+    endpointSecret: endpoint.secret,
+    deliveryId: delivery.id,
   };
 }
 
@@ -152,8 +174,9 @@ export async function apiClient(baseUrl: string): Promise<ApiClient> {
 }
 
 /**
- * A digest of everything an API request could change (recipients, policies, rules, runs, approvals, the audit
- * trail, keys' revocation), leaving aside what merely being asked touches (a key's last use, idempotency rows).
+ * A digest of everything an API request could change (recipients, policies, rules, runs with their transfers,
+ * batches and batch events, approvals, holds, webhook endpoints and deliveries, the audit trail, keys'
+ * revocation), leaving aside what merely being asked touches (a key's last use, idempotency rows).
  */
 export async function stateFingerprint(db: TestDatabase): Promise<string> {
   const rows = await db.prisma.$queryRaw<{ part: string | null }[]>`
@@ -163,7 +186,12 @@ export async function stateFingerprint(db: TestDatabase): Promise<string> {
       (SELECT count(*) FROM payout_rules),
       (SELECT string_agg(concat_ws(',', id, status, cancel_reason), ';' ORDER BY id) FROM payout_runs),
       (SELECT count(*) FROM payout_approvals),
-      (SELECT count(*) FROM split_batches),
+      (SELECT string_agg(concat_ws(',', id, run_id, amount, token_account), ';' ORDER BY id) FROM payout_transfers),
+      (SELECT string_agg(concat_ws(',', id, run_id, total, supersedes_id), ';' ORDER BY id) FROM split_batches),
+      (SELECT count(*) FROM split_batch_events),
+      (SELECT count(*) FROM transfer_holds),
+      (SELECT string_agg(concat_ws(',', id, url, description, array_to_string(event_types, ' '), status, disabled_at, deleted_at), ';' ORDER BY id) FROM webhook_endpoints),
+      (SELECT string_agg(concat_ws(',', id, status, schedule_from, next_attempt_at), ';' ORDER BY id) FROM webhook_deliveries),
       (SELECT count(*) FROM audit_log),
       (SELECT string_agg(concat_ws(',', id, revoked_at), ';' ORDER BY id) FROM api_keys)) AS part`;
   return createHash("sha256").update(rows[0]!.part ?? "").digest("hex");
