@@ -1,18 +1,25 @@
 // A property-based fuzz (fast-check) over every operation of the OpenAPI document the server publishes:
 // bodies drawn from the operation's own request schema (valid ones) and mutations of them (unknown fields,
 // wrong types, missing fields, garbage, non-JSON), path parameters (the organization's own ids, unknown ids,
-// junk), query parameters and headers (keys of every kind, content types, Idempotency-Keys). Whatever comes,
-// the answer is never a 5xx (save 503 SETTLEMENT_OFF: this server runs without settlement, which the
-// document lists), every JSON answer matches the document, and a refused request (4xx) changes nothing.
-// Rounds per operation: API_FUZZ_RUNS (default 4 in CI; e.g. API_FUZZ_RUNS=200 for a long run).
+// junk), query parameters and headers (keys of every kind, content types, Idempotency-Keys). The server
+// settles (an embedded chain, the organization's funded treasury, the settlement queue), so simulate,
+// approve, execute and retry act for real; besides the random rounds every operation is sent once as a
+// well-formed request with the organization's own ids and a write key, so each reaches its model. Whatever
+// comes, the answer is never a 5xx (a 503 included), every JSON answer matches the document, and a refused
+// request (4xx) changes nothing.
+// Rounds per operation: API_FUZZ_RUNS (default 4 in CI; e.g. API_FUZZ_RUNS=200 for a long run), plus that one.
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
-import { useServedApp } from "../setup/app-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestChain } from "../setup/chain";
 import { databaseTargets } from "../setup/databases";
 import { apiClient, apiOrganization, stateFingerprint, type ApiClient, type ApiOrganization } from "../setup/operator-api";
+import { createSettlementWorld, serveSettlementWorld, type ServedSettlement, type SettlementWorld } from "../setup/settlement";
 
 process.env.STABLEFLOW_API_RATE_LIMIT = "1000000";
 delete process.env.DODO_PAYMENTS_API_KEY;
+// A drawn webhook URL is registered without a DNS lookup (no request leaves loopback); nothing dispatches here.
+process.env.STABLEFLOW_WEBHOOK_ALLOW_PRIVATE_URLS = "true";
+const chain = useTestChain({ slotMs: 40 });
 
 const RUNS = Number(process.env.API_FUZZ_RUNS ?? 4);
 
@@ -91,15 +98,23 @@ function bodies(schema: Schema | undefined, components: Record<string, Schema>):
   );
 }
 
-describe.each(databaseTargets())("operator API fuzz on $name", (target) => {
-  const app = useServedApp(target);
+describe.each(databaseTargets())("operator API fuzz with settlement on $name", (target) => {
+  let world: SettlementWorld;
+  let served: ServedSettlement;
   let org: ApiOrganization;
   let api: ApiClient;
 
   beforeAll(async () => {
-    org = await apiOrganization(app.db, "Fuzzed");
-    await apiOrganization(app.db, "Bystander");
-    api = await apiClient(app.server.url);
+    world = await createSettlementWorld({ target, chain: chain.current, funding: 1_000_000_000n });
+    served = await serveSettlementWorld(world);
+    // The treasury's organization: its READY run is one the run actions can simulate, approve and queue.
+    org = await apiOrganization(world.db, "Fuzzed", { organizationId: world.organizationId });
+    await apiOrganization(world.db, "Bystander");
+    api = await apiClient(served.server.url);
+  }, 240_000);
+  afterAll(async () => {
+    await served?.close();
+    await world?.destroy();
   });
 
   it("every operation: random parameters, headers and bodies never answer a 5xx, and a refused request changes nothing", async () => {
@@ -110,53 +125,67 @@ describe.each(databaseTargets())("operator API fuzz on $name", (target) => {
       versionId: () => org.policyVersionId,
       paymentId: () => org.paymentId,
       runId: () => org.runId,
+      endpointId: () => org.endpointId,
+      deliveryId: () => org.deliveryId,
       kind: () => "payments",
     };
+    const statuses: Record<string, number[]> = {};
     let requests = 0;
-    for (const [template, methods] of Object.entries(document.paths)) {
-      for (const [method, operation] of Object.entries(methods)) {
-        const pathParams = operation.parameters.filter((p) => p.in === "path");
-        const queryParams = operation.parameters.filter((p) => p.in === "query");
-        const pathValues = fc.tuple(
-          ...pathParams.map((p) => fc.oneof(fc.constant(ownIds[p.name]?.() ?? ""), fromSchema(p.schema, components), fc.uuid({ version: 4 }), junk)),
-        );
-        const query = fc.record(
-          Object.fromEntries([...queryParams.map((p) => [p.name, fc.oneof(fromSchema(p.schema, components), junk)]), ["unexpected", junk]]),
-          { requiredKeys: [] },
-        );
-        const key = fc.constantFrom<"write" | "read" | "revoked" | "none" | "garbage">("write", "write", "write", "read", "revoked", "none", "garbage");
-        const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", undefined);
-        const idempotencyKey = fc.option(fc.oneof(fc.uuid(), fc.string({ maxLength: 300 })), { nil: undefined });
-        const body = bodies(operation.requestBody?.content["application/json"].schema, components);
-        await fc.assert(
-          fc.asyncProperty(pathValues, query, key, contentType, idempotencyKey, body, async (values, queryValues, who, type, idem, sent) => {
-            let path = template;
-            pathParams.forEach((p, i) => {
-              path = path.replace(`{${p.name}}`, encodeURIComponent(String(values[i] ?? "")));
-            });
-            const search = new URLSearchParams();
-            for (const [name, value] of Object.entries(queryValues)) if (value !== undefined) search.set(name, typeof value === "string" ? value : JSON.stringify(value));
-            const url = search.size > 0 ? `${path}?${search}` : path;
-            const headers: Record<string, string> = {};
-            if (type) headers["content-type"] = type;
-            if (idem !== undefined && /^[\x20-\x7e]*$/.test(idem)) headers["idempotency-key"] = idem;
-            if (who === "garbage") headers.authorization = "Bearer sf_live_' OR '1'='1";
-            const token = who === "write" ? org.keys.write : who === "read" ? org.keys.read : who === "revoked" ? org.keys.revoked : null;
-            const before = await stateFingerprint(app.db);
-            const answer = await api.call(method.toUpperCase(), url, {
-              key: token,
-              headers,
-              rawBody: method === "post" ? (sent.raw ?? (sent.value === undefined ? undefined : JSON.stringify(sent.value))) : undefined,
-            });
-            requests++;
-            const settlementOff = answer.status === 503 && answer.json?.error?.code === "SETTLEMENT_OFF";
-            expect(answer.status >= 500 && !settlementOff, `${method.toUpperCase()} ${url}: ${answer.status} ${answer.text.slice(0, 300)}`).toBe(false);
-            if (answer.status >= 400) expect(await stateFingerprint(app.db), `${method.toUpperCase()} ${url} refused with ${answer.status} but changed something`).toBe(before);
-          }),
-          { numRuns: RUNS, endOnFailure: true },
-        );
-      }
+    // Deletions last: the operations after one in the document (an endpoint's deliveries) still find their rows.
+    const operations = Object.entries(document.paths)
+      .flatMap(([template, methods]) => Object.entries(methods).map(([method, operation]) => ({ template, method, operation })))
+      .sort((x, y) => Number(x.method === "delete") - Number(y.method === "delete"));
+    for (const { template, method, operation } of operations) {
+      const pathParams = operation.parameters.filter((p) => p.in === "path");
+      const queryParams = operation.parameters.filter((p) => p.in === "query");
+      const pathValues = fc.tuple(
+        ...pathParams.map((p) => fc.oneof(fc.constant(ownIds[p.name]?.() ?? ""), fromSchema(p.schema, components), fc.uuid({ version: 4 }), junk)),
+      );
+      const query = fc.record(
+        Object.fromEntries([...queryParams.map((p) => [p.name, fc.oneof(fromSchema(p.schema, components), junk)]), ["unexpected", junk]]),
+        { requiredKeys: [] },
+      );
+      const key = fc.constantFrom<"write" | "read" | "revoked" | "none" | "garbage">("write", "write", "write", "read", "revoked", "none", "garbage");
+      const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", undefined);
+      const idempotencyKey = fc.option(fc.oneof(fc.uuid(), fc.string({ maxLength: 300 })), { nil: undefined });
+      const bodySchema = operation.requestBody?.content["application/json"].schema;
+      const body = bodies(bodySchema, components);
+      // The well-formed request (fast-check counts examples among the runs: RUNS random rounds besides it):
+      // own ids, a write key, JSON, a body drawn from the schema itself.
+      const [validBody] = fc.sample(fromSchema(bodySchema, components), { numRuns: 1, seed: 15 });
+      const wellFormed = [pathParams.map((p) => ownIds[p.name]?.() ?? ""), {}, "write", "application/json", undefined, { value: validBody }] as const;
+      await fc.assert(
+        fc.asyncProperty(pathValues, query, key, contentType, idempotencyKey, body, async (values, queryValues, who, type, idem, sent) => {
+          let path = template;
+          pathParams.forEach((p, i) => {
+            path = path.replace(`{${p.name}}`, encodeURIComponent(String(values[i] ?? "")));
+          });
+          const search = new URLSearchParams();
+          for (const [name, value] of Object.entries(queryValues)) if (value !== undefined) search.set(name, typeof value === "string" ? value : JSON.stringify(value));
+          const url = search.size > 0 ? `${path}?${search}` : path;
+          const headers: Record<string, string> = {};
+          if (type) headers["content-type"] = type;
+          if (idem !== undefined && /^[\x20-\x7e]*$/.test(idem)) headers["idempotency-key"] = idem;
+          if (who === "garbage") headers.authorization = "Bearer sf_live_' OR '1'='1";
+          const token = who === "write" ? org.keys.write : who === "read" ? org.keys.read : who === "revoked" ? org.keys.revoked : null;
+          const before = await stateFingerprint(world.db);
+          const answer = await api.call(method.toUpperCase(), url, {
+            key: token,
+            headers,
+            rawBody: method === "post" ? (sent.raw ?? (sent.value === undefined ? undefined : JSON.stringify(sent.value))) : undefined,
+          });
+          requests++;
+          (statuses[operation.operationId] ??= []).push(answer.status);
+          expect(answer.status < 500, `${method.toUpperCase()} ${url}: ${answer.status} ${answer.text.slice(0, 300)}`).toBe(true);
+          if (answer.status >= 400) expect(await stateFingerprint(world.db), `${method.toUpperCase()} ${url} refused with ${answer.status} but changed something`).toBe(before);
+        }),
+        { numRuns: RUNS + 1, endOnFailure: true, examples: [wellFormed as never] },
+      );
     }
-    expect(requests).toBe(RUNS * Object.values(document.paths).reduce((n, methods) => n + Object.keys(methods).length, 0));
+    expect(requests).toBe((RUNS + 1) * Object.values(document.paths).reduce((n, methods) => n + Object.keys(methods).length, 0));
+    // The run actions reached settlement: the well-formed simulate read the chain, the approval queued the run, execute queued it again.
+    expect(statuses.simulatePayoutRun, JSON.stringify(statuses)).toContain(200);
+    expect(statuses.approvePayoutRun, JSON.stringify(statuses)).toContain(200);
+    expect(statuses.executePayoutRun, JSON.stringify(statuses)).toContain(202);
   }, 600_000);
 });
