@@ -26,6 +26,12 @@ describe("embedded chain keys", () => {
     expect(new Set(Object.values(first).map((k) => k.publicKey.toBase58())).size).toBe(4);
   });
 
+  it("a data directory that does not exist yet is created private (the next start checks it)", async () => {
+    const fresh = path.join(dataDir, "not-yet");
+    await loadOrCreateEmbeddedKeys(fresh);
+    expect((await stat(fresh)).mode & 0o777).toBe(0o700);
+  });
+
   it("two loads at once agree on one set", async () => {
     const [a, b] = await Promise.all([loadOrCreateEmbeddedKeys(dataDir), loadOrCreateEmbeddedKeys(dataDir)]);
     expect(a["treasury-authority"].publicKey.equals(b["treasury-authority"].publicKey)).toBe(true);

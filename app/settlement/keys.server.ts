@@ -4,7 +4,7 @@
 // a sentence instead of silently becoming a new treasury. Secret bytes never leave this module but as
 // a Keypair; nothing here logs.
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { Keypair } from "@solana/web3.js";
 import { z } from "zod";
@@ -62,7 +62,8 @@ export async function loadOrCreateEmbeddedKeys(dataDir: string): Promise<Embedde
   if (!existsSync(dir)) {
     // Written whole in a directory of its own and renamed into place: a crash leaves no half set, and
     // of two processes starting at once exactly one set wins (rename onto a non-empty directory fails).
-    await mkdir(dataDir, { recursive: true });
+    // 0700 like every secrets directory: created with the umask's 0755, the next start would refuse it.
+    await ensurePrivateDir(dataDir);
     const partial = await mkdtemp(path.join(dataDir, "keys.partial-"));
     await chmod(partial, 0o700);
     const keys = Object.fromEntries(EMBEDDED_KEY_NAMES.map((name) => [name, Keypair.generate()])) as EmbeddedKeys;
