@@ -116,7 +116,7 @@ async function refuseDestination(url: string, policy: DestinationPolicy): Promis
 async function ownEndpoint(prisma: PrismaClient, actor: WebhookActor, endpointId: string) {
   const endpoint = await prisma.webhookEndpoint.findFirst({
     where: { id: endpointId, organizationId: actor.organizationId, deletedAt: null },
-    select: { id: true, status: true, url: true },
+    select: { id: true, status: true, url: true, description: true, eventTypes: true },
   });
   if (!endpoint) throw new WebhookEndpointError("ENDPOINT_NOT_FOUND", "There is no such webhook endpoint in your organization.");
   return endpoint;
@@ -141,7 +141,6 @@ const enabling = (enabled: boolean, actor: WebhookActor) =>
 export async function updateEndpoint(prisma: PrismaClient, actor: WebhookActor, endpointId: string, changes: EndpointChanges, policy: DestinationPolicy): Promise<void> {
   requireRole(actor, "ADMIN");
   const endpoint = await ownEndpoint(prisma, actor, endpointId);
-  const current = await prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id }, select: { description: true, eventTypes: true } });
   const data: Prisma.WebhookEndpointUpdateInput = {};
   const audits: ReturnType<typeof audit>[] = [];
   const edited: Record<string, string> = {};
@@ -150,11 +149,11 @@ export async function updateEndpoint(prisma: PrismaClient, actor: WebhookActor, 
     data.url = changes.url;
     edited.url = changes.url;
   }
-  if (changes.description !== undefined && changes.description !== current.description) {
+  if (changes.description !== undefined && changes.description !== endpoint.description) {
     data.description = changes.description;
     edited.description = changes.description ?? "";
   }
-  if (changes.eventTypes !== undefined && [...changes.eventTypes].sort().join(" ") !== [...current.eventTypes].sort().join(" ")) {
+  if (changes.eventTypes !== undefined && [...changes.eventTypes].sort().join(" ") !== [...endpoint.eventTypes].sort().join(" ")) {
     data.eventTypes = changes.eventTypes;
     edited.events = changes.eventTypes.join(" ");
   }

@@ -102,18 +102,19 @@ describe.each(databaseTargets())("operator API webhook endpoints on $name", (tar
     const others = [
       await api.call("GET", "/api/v1/webhook-endpoints", { key: org.keys.read }),
       await api.call("GET", `/api/v1/webhook-endpoints/${id}`, { key: org.keys.read }),
-      await api.call("POST", `/api/v1/webhook-endpoints/${id}`, { key: org.keys.write, body: { description: "" } }),
+      await api.call("POST", `/api/v1/webhook-endpoints/${id}`, { key: org.keys.write, body: { description: "", url: `${PUBLIC_URL}/v2` } }),
       await api.call("GET", `/api/v1/webhook-endpoints/${id}/deliveries`, { key: org.keys.read }),
     ];
     expect(others.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     expect(others[0]!.json.data.map((e: { id: string }) => e.id)).toContain(id);
-    expect(others[2]!.json.description).toBeNull();
+    expect(others[2]!.json).toMatchObject({ description: null, url: `${PUBLIC_URL}/v2`, eventTypes: ["payout_run.settled", "recipient.held"] });
     for (const answer of others) for (const s of secrets) expect(answer.text).not.toContain(s);
     const audit = await app.db.prisma.auditLog.findMany({ where: { entityId: id } });
     expect(audit.map((a) => [a.action, a.actorType, a.actorId])).toEqual([
       ["webhook_endpoint.created", "API_KEY", org.keys.write.slice(0, 16)],
       ["webhook_endpoint.updated", "API_KEY", org.keys.write.slice(0, 16)],
     ]);
+    expect(audit[1]!.data).toEqual({ url: `${PUBLIC_URL}/v2`, description: "" });
     expect(JSON.stringify(audit.map((a) => a.data))).not.toContain(secret);
   });
 
