@@ -19,6 +19,10 @@ describe("keepAliveFetch", () => {
       req.on("data", (chunk) => (body += chunk));
       req.on("end", () => {
         if (req.url === "/never") return; // never answers
+        if (req.url?.startsWith("/auth")) {
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ authorization: req.headers.authorization ?? null, path: req.url }));
+          return;
+        }
         if (req.url === "/limited") {
           res.writeHead(429, { "retry-after": "3", "content-type": "text/plain" }).end("slow down");
           return;
@@ -46,6 +50,17 @@ describe("keepAliveFetch", () => {
     }
     expect(remotePorts).toHaveLength(3);
     expect(new Set(remotePorts).size).toBe(1);
+  });
+
+  it("sends credentials given in the URL as Basic auth, and keeps the path and query", async () => {
+    const withCredentials = url.replace("http://", "http://rpc%20user:s3cr%3At@");
+    const response = await keepAliveFetch()(`${withCredentials}/auth/x?api-key=abc`, { method: "POST", body: "{}" });
+    expect(await response.json()).toEqual({
+      authorization: `Basic ${Buffer.from("rpc user:s3cr:t").toString("base64")}`,
+      path: "/auth/x?api-key=abc",
+    });
+    const plain = await keepAliveFetch()(`${url}/auth`, { method: "POST", body: "{}" });
+    expect(await plain.json()).toEqual({ authorization: null, path: "/auth" });
   });
 
   it("hands a 429 and its Retry-After to typedRpcFetch, which types it", async () => {
