@@ -77,3 +77,50 @@ describe("ChainClient reads", () => {
     await expect(client(fetchImpl).read("getSlot", (c) => c.getSlot())).rejects.toMatchObject({ code: "RPC_INVALID_RESPONSE" });
   });
 });
+
+describe("ChainClient account reads (parsed once with the client's own schema)", () => {
+  const owner = PROGRAM_ID.toBase58();
+  const raw = (lamports: number, bytes: number[]) => ({ data: [Buffer.from(bytes).toString("base64"), "base64"], executable: false, lamports, owner, rentEpoch: 18446744073709551615, space: bytes.length });
+
+  it("decodes an account, a missing one, and sends the commitment and minContextSlot asked for", async () => {
+    const { fetchImpl, calls } = scripted([rpcOk({ context: { slot: 7 }, value: raw(2_039_280, [1, 2, 3]) }), rpcOk({ context: { slot: 7 }, value: null })]);
+    const c = client(fetchImpl);
+    const account = await c.account(PROGRAM_ID, { commitment: "finalized", minContextSlot: 5 });
+    expect(account).toEqual({ owner: PROGRAM_ID, lamports: 2_039_280n, executable: false, data: Buffer.from([1, 2, 3]) });
+    expect(await c.account(PROGRAM_ID)).toBeNull();
+    const [first, second] = calls.map((body) => JSON.parse(body));
+    expect(first).toMatchObject({ jsonrpc: "2.0", method: "getAccountInfo", params: [owner, { encoding: "base64", commitment: "finalized", minContextSlot: 5 }] });
+    expect(second.params[1]).toEqual({ encoding: "base64", commitment: "confirmed" });
+  });
+
+  it("reads many addresses a hundred per request, in order, and refuses an answer with the wrong count", async () => {
+    const addresses = Array.from({ length: 150 }, () => PROGRAM_ID);
+    const { fetchImpl, calls } = scripted([
+      rpcOk({ context: { slot: 1 }, value: Array.from({ length: 100 }, (_, i) => (i % 2 ? null : raw(i, [i]))) }),
+      rpcOk({ context: { slot: 1 }, value: Array.from({ length: 50 }, (_, i) => raw(100 + i, [])) }),
+    ]);
+    const accounts = await client(fetchImpl).accounts(addresses);
+    expect(accounts).toHaveLength(150);
+    expect(accounts[0]?.lamports).toBe(0n);
+    expect(accounts[1]).toBeNull();
+    expect(accounts[2]?.data).toEqual(Buffer.from([2]));
+    expect(accounts[149]?.lamports).toBe(149n);
+    expect(calls.map((body) => JSON.parse(body).params[0].length)).toEqual([100, 50]);
+
+    const short = scripted([rpcOk({ context: { slot: 1 }, value: [null] })]);
+    await expect(client(short.fetchImpl).accounts([PROGRAM_ID, PROGRAM_ID])).rejects.toMatchObject({ code: "RPC_INVALID_RESPONSE" });
+  });
+
+  it("refuses lamports that JSON cannot carry exactly, data that is not base64, and a wrong shape; retries a node behind", async () => {
+    for (const value of [raw(2 ** 53 + 2, []), { ...raw(1, []), data: ["AQ==", "jsonParsed"] }, { ...raw(1, []), owner: "0OIl" }, { lamports: 1 }]) {
+      const { fetchImpl } = scripted([rpcOk({ context: { slot: 1 }, value })]);
+      await expect(client(fetchImpl).account(PROGRAM_ID)).rejects.toMatchObject({ code: "RPC_INVALID_RESPONSE" });
+    }
+    const { fetchImpl, calls } = scripted([
+      () => new Response(JSON.stringify({ jsonrpc: "2.0", id: "1", error: { code: -32016, message: "Minimum context slot has not been reached" } })),
+      rpcOk({ context: { slot: 9 }, value: raw(5, [9]) }),
+    ]);
+    await expect(client(fetchImpl).account(PROGRAM_ID, { minContextSlot: 9 })).resolves.toMatchObject({ lamports: 5n });
+    expect(calls).toHaveLength(2);
+  });
+});

@@ -126,15 +126,9 @@ export async function sendSetupTransaction(
   return { kind: "EXPIRED" };
 }
 
-/** The accounts at `addresses` as the chain holds them (null: none), a hundred per request. */
-export async function readAccounts(ctx: Pick<ExecutorContext, "client">, addresses: readonly PublicKey[]): Promise<(ChainAccount | null)[]> {
-  const out: (ChainAccount | null)[] = [];
-  for (let i = 0; i < addresses.length; i += 100) {
-    const chunk = addresses.slice(i, i + 100);
-    const infos = await ctx.client.read("getMultipleAccounts", (c) => c.getMultipleAccountsInfo(chunk, "confirmed"));
-    for (const info of infos) out.push(info ? { owner: info.owner, lamports: BigInt(info.lamports), data: Uint8Array.from(info.data) } : null);
-  }
-  return out;
+/** The accounts at `addresses` as the chain holds them (null: none). */
+export function readAccounts(ctx: Pick<ExecutorContext, "client">, addresses: readonly PublicKey[]): Promise<(ChainAccount | null)[]> {
+  return ctx.client.accounts(addresses, { commitment: "confirmed" });
 }
 
 export interface RecipientSetup {

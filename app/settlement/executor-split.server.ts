@@ -103,8 +103,8 @@ export async function prepareSplit(ctx: ExecutorContext, parts: SplitParts): Pro
 
 /** The batch's SplitRecord as the chain holds it at `minContextSlot` or later, or null. */
 export async function readSplitRecord(ctx: ExecutorContext, address: PublicKey, minContextSlot?: number): Promise<SplitRecordAccount | null> {
-  const info = await ctx.client.read("getAccountInfo", (c) => c.getAccountInfo(address, { commitment: "confirmed", minContextSlot }));
-  if (!info || info.lamports === 0) return null;
+  const info = await ctx.client.account(address, { commitment: "confirmed", minContextSlot });
+  if (!info || info.lamports === 0n) return null;
   return decodeSplitRecord(Uint8Array.from(info.data));
 }
 

@@ -5,7 +5,7 @@
 import { PublicKey } from "@solana/web3.js";
 import type { Env } from "~/utils/env.server";
 import { log } from "~/utils/log.server";
-import { recipientReadiness, type ChainAccount, type RecipientRefusalReason } from "./batch-readiness";
+import { recipientReadiness, type RecipientRefusalReason } from "./batch-readiness";
 import { ensureChainRuntime } from "./chain-runtime.server";
 
 export type TokenAccountReadiness =
@@ -40,23 +40,18 @@ export async function readTokenAccountReadiness(env: Env, tokenAccounts: readonl
   }
   const unique = [...new Set(tokenAccounts)];
   try {
-    const mintAccount = await runtime.client.read("getAccountInfo", (c) => c.getAccountInfo(mint, "confirmed"), { attempts: 1 });
+    const mintAccount = await runtime.client.account(mint, { commitment: "confirmed", retry: { attempts: 1 } });
     if (!mintAccount) return { available: false, sentence: `The payout mint ${mint.toBase58()} does not exist on this chain yet, so token accounts were not checked.` };
     const tokenProgram = mintAccount.owner;
     const accounts = new Map<string, TokenAccountReadiness>();
-    for (let i = 0; i < unique.length; i += 100) {
-      const chunk = unique.slice(i, i + 100);
-      const infos = await runtime.client.read("getMultipleAccounts", (c) => c.getMultipleAccountsInfo(chunk.map((a) => new PublicKey(a)), "confirmed"), { attempts: 1 });
-      chunk.forEach((address, j) => {
-        const info = infos[j];
-        const account: ChainAccount | null = info ? { owner: info.owner, lamports: BigInt(info.lamports), data: Uint8Array.from(info.data) } : null;
-        const verdict = recipientReadiness(account, mint, tokenProgram);
-        accounts.set(
-          address,
-          verdict.ok ? { ready: true, exists: true } : { ready: false, exists: verdict.reason !== "RecipientMissing", reason: verdict.reason, sentence: SENTENCES[verdict.reason] },
-        );
-      });
-    }
+    const infos = await runtime.client.accounts(unique.map((a) => new PublicKey(a)), { commitment: "confirmed", retry: { attempts: 1 } });
+    unique.forEach((address, j) => {
+      const verdict = recipientReadiness(infos[j] ?? null, mint, tokenProgram);
+      accounts.set(
+        address,
+        verdict.ok ? { ready: true, exists: true } : { ready: false, exists: verdict.reason !== "RecipientMissing", reason: verdict.reason, sentence: SENTENCES[verdict.reason] },
+      );
+    });
     return { available: true, mint: mint.toBase58(), accounts };
   } catch (error) {
     log.warn("recipients: chain did not answer", { error: error instanceof Error ? error.message : String(error) });

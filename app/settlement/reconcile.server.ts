@@ -10,7 +10,7 @@ import { autoApproveRuns, type ApprovalPolicy } from "~/models/approvals.server"
 import { finalizeRun, runBatchPhases, startRun, uuidBytes, type SettlementDatabase } from "~/models/settlement.server";
 import { liveLeases } from "~/models/settlement-setup.server";
 import { sql } from "~/utils/sql.server";
-import type { ChainClient } from "./chain.server";
+import type { ChainAccountInfo, ChainClient } from "./chain.server";
 import type { ExecutorContext } from "./executor-context.server";
 import { decodeSplitRecord, decodeTreasury, splitRecordAddress } from "./program";
 import { treasuryMovements } from "./treasury-events";
@@ -96,17 +96,8 @@ interface BatchRow {
   treasury: string | null;
 }
 
-async function multipleAccounts(client: ChainClient, addresses: PublicKey[]) {
-  const out: ({ data: Buffer; lamports: number } | null)[] = [];
-  for (let i = 0; i < addresses.length; i += 100) {
-    const chunk = addresses.slice(i, i + 100);
-    out.push(...(await client.read("getMultipleAccounts", (c) => c.getMultipleAccountsInfo(chunk, "confirmed"))));
-  }
-  return out;
-}
-
-function checkBatch(row: BatchRow, phase: BatchPhase, account: { data: Buffer; lamports: number } | null): BatchReconciliation {
-  const record = account && account.lamports > 0 ? decodeSplitRecord(Uint8Array.from(account.data)) : null;
+function checkBatch(row: BatchRow, phase: BatchPhase, account: ChainAccountInfo | null): BatchReconciliation {
+  const record = account && account.lamports > 0n ? decodeSplitRecord(Uint8Array.from(account.data)) : null;
   const onChain = record
     ? { recipients: record.recipientCount, total: record.total.toString(), planHashMatches: Buffer.from(record.planHash).toString("hex") === row.plan_hash }
     : null;
@@ -132,7 +123,7 @@ async function reconcileRuns(db: SettlementDatabase, client: ChainClient, progra
     const addresses = rows.map((row) =>
       splitRecordAddress({ treasury: new PublicKey(row.treasury!), runId: uuidBytes(run.id), batchIndex: row.batch_index, programId }),
     );
-    const accounts = await multipleAccounts(client, addresses);
+    const accounts = await client.accounts(addresses, { commitment: "confirmed" });
     const batches = rows.map((row, i) => checkBatch(row, phases.get(row.id)!, accounts[i] ?? null));
     const [held] = await db.query<{ held: string }>(sql`
       SELECT coalesce(sum(t.amount), 0)::text AS held FROM transfer_holds h JOIN payout_transfers t ON t.id = h.transfer_id WHERE t.run_id = ${run.id}::uuid`);
