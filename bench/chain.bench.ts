@@ -2,11 +2,12 @@
 // send-to-confirmed latency of a plain SPL token transfer through Connection (p50/p99, arrivals
 // spread uniformly over a slot), getAccountInfo calls per second, transfers per second sent through
 // the RPC (signed beforehand) and executed straight in LiteSVM (the same transfer, signed beforehand),
-// and their ratio. getAccountInfo is read through the app's own ChainClient (the headline), through a plain
-// Connection with web3.js's default fetch, and as plain JSON-RPC posts (the server's own capacity).
+// and their ratio. getAccountInfo is read through the app's own ChainClient.account (the headline), through
+// the same client's Connection.getAccountInfo (web3.js's parse), through a plain Connection with web3.js's
+// default fetch, and as plain JSON-RPC posts (the server's own capacity).
 // Run: npm run bench:chain   (BENCH_CHAIN_SLOT_MS, default 400: the chain's default slot time)
 import http from "node:http";
-import { Connection, Keypair, SystemProgram, Transaction } from "@solana/web3.js";
+import { Connection, Keypair, PublicKey, SystemProgram, Transaction } from "@solana/web3.js";
 import {
   createInitializeAccount3Instruction,
   createInitializeMint2Instruction,
@@ -59,14 +60,14 @@ async function sendConfirmLatency(connection: Connection, world: TokenWorld) {
   return { p50: percentile(confirm, 50), p99: percentile(confirm, 99), sendP50: percentile(send, 50) };
 }
 
-async function accountReads(connection: Connection, world: TokenWorld) {
+async function accountReads(read: (address: PublicKey) => Promise<unknown>, world: TokenWorld) {
   let calls = 0;
   const deadline = performance.now() + READ_SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: READ_CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
-        const account = await connection.getAccountInfo(world.accounts[calls % 2]!);
+        const account = await read(world.accounts[calls % 2]!);
         if (!account) throw new Error("token account missing");
         calls += 1;
       }
@@ -168,13 +169,15 @@ async function main() {
     const world = await tokenWorld(connection, 2, 1_000_000_000_000n);
     say(`send -> confirmed, ${CONFIRM_SAMPLES} transfers`);
     const latency = await sendConfirmLatency(connection, world);
-    // The headline is the app's own client (app/settlement/chain.server.ts: keep-alive node:http fetch,
-    // every response checked against the JSON-RPC schema); beside it web3.js's default fetch, and the
-    // server's capacity without any client library.
-    say(`getAccountInfo for ${READ_SECONDS} s, ${READ_CONCURRENCY} at a time: the app's ChainClient, web3.js's default fetch, raw posts`);
+    // The headline is the app's own read (ChainClient.account: undici pool, the JSON-RPC envelope and the
+    // result parsed once with zod); beside it the same transport with web3.js's getAccountInfo (its
+    // superstruct parse), a plain Connection with web3.js's default fetch, and the server's capacity
+    // without any client library.
+    say(`getAccountInfo for ${READ_SECONDS} s, ${READ_CONCURRENCY} at a time: ChainClient.account, its Connection's getAccountInfo, web3.js's default fetch, raw posts`);
     const app = new ChainClient(chainConfigFromEnv({ SOLANA_RPC_URL: chain.url, STABLEFLOW_CHAIN_PORT: chain.port }));
-    const reads = await accountReads(app.connection, world);
-    const readsDefaultFetch = await accountReads(connection, world);
+    const reads = await accountReads((address) => app.account(address), world);
+    const readsWeb3 = await accountReads((address) => app.connection.getAccountInfo(address), world);
+    const readsDefaultFetch = await accountReads((address) => connection.getAccountInfo(address), world);
     const readsRaw = await rawAccountReads(chain.url, world);
     say(`${SEND_COUNT} signed transfers through sendTransaction, ${SEND_CONCURRENCY} at a time`);
     const sends = await rpcSends(connection, world);
@@ -187,6 +190,7 @@ async function main() {
       rpc_send_confirm_p99_ms: round(latency.p99),
       rpc_send_ms_p50: round(latency.sendP50, 2),
       rpc_calls_per_s: round(reads, 0),
+      rpc_calls_per_s_web3_parse: round(readsWeb3, 0),
       rpc_calls_per_s_default_fetch: round(readsDefaultFetch, 0),
       rpc_calls_per_s_raw_http: round(readsRaw, 0),
       rpc_send_tx_per_s: round(sends, 0),
