@@ -3,8 +3,8 @@
 // process is killed and restarted too; then a fresh executor takes over. After each round: every
 // recipient's balance rose by exactly its transfer (nobody paid twice, nothing lost), the vault fell by
 // the sum, the reconciliation shows zero drift; at the end `npm run reconcile --json` (the CLI, as a
-// process) agrees. CRASH_ROUNDS rounds per step (default 1 in `npm test`, 79 s on a quiet
-// machine; 20 for the full matrix, 28 min).
+// process) agrees. CRASH_ROUNDS rounds per step (default 1 in `npm test`, 79 s beside the
+// other settlement files; 20 for the full matrix, 28 min alone).
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
